@@ -1,0 +1,1 @@
+"""Per-chain summaries of fitted models (the metric contract) and their reductions."""

@@ -1,0 +1,1 @@
+"""Random number generation: counter-based bit streams and exact batched samplers."""

@@ -1,0 +1,102 @@
+"""Counter-based random bits: one stream per (seed, purpose, generation, chain).
+
+Every random number the engine draws is a pure function of the run's seed, a purpose tag,
+the generation and the *global* chain index, so results do not depend on batch size,
+chunking or device count, and a longer run extends a shorter one exactly.
+
+The generator is Threefry-2x32 with 20 rounds (Salmon et al., "Parallel random numbers: as easy
+as 1, 2, 3", SC 2011), called through :func:`jax.extend.random.threefry_2x32`. A *key* here is a
+``uint32[2]`` array (the raw data of a JAX threefry key). Words for chain ``c`` are the Threefry
+outputs for the counters ``(c, 0), (c, 1), ...`` under that key, two words per counter.
+
+Why not ``jax.random`` with per-chain keys: deriving a key per chain and generation costs one
+extra hash per chain-generation, and ``jax.random.normal`` converts bits more slowly than the
+hand-rolled paths below (measured in ``benchmarks/``).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.extend.random import threefry_2x32
+
+__all__ = ["KeyPair", "key_from_seed", "fold", "words", "uniform", "normal"]
+
+KeyPair = jax.Array  # uint32[2]
+
+
+def key_from_seed(seed: int) -> KeyPair:
+    """The raw ``uint32[2]`` key of ``jax.random.key(seed)`` (threefry implementation).
+
+    Args:
+        seed: a non-negative integer below 2**63.
+
+    Returns:
+        ``uint32[2]`` key data.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0 or seed >= 2**63:
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    hi, lo = divmod(seed, 2**32)
+    return jnp.array([hi, lo], dtype=jnp.uint32)
+
+
+def fold(key: KeyPair, a: jax.typing.ArrayLike, b: jax.typing.ArrayLike = 0) -> KeyPair:
+    """Derive a new key from ``key`` and two 32-bit integers (e.g. generation and purpose).
+
+    One scalar Threefry hash; cheap enough to call once per generation and purpose.
+    """
+    counts = jnp.stack([jnp.asarray(a, jnp.uint32), jnp.asarray(b, jnp.uint32)])
+    return threefry_2x32(key, counts)
+
+
+def words(key: KeyPair, chains: jax.Array, n: int) -> jax.Array:
+    """``n`` random 32-bit words per chain.
+
+    Args:
+        key: ``uint32[2]`` key (already folded with generation and purpose).
+        chains: ``uint32[C]`` global chain indices.
+        n: number of words per chain (static).
+
+    Returns:
+        ``uint32[C, n]``; word ``j`` of chain ``c`` depends only on ``(key, c, j)``.
+    """
+    half = (n + 1) // 2
+    c = jnp.broadcast_to(chains.astype(jnp.uint32)[:, None], (chains.shape[0], half))
+    j = jnp.broadcast_to(jnp.arange(half, dtype=jnp.uint32)[None, :], c.shape)
+    out = threefry_2x32(key, jnp.concatenate([c.reshape(-1), j.reshape(-1)]))
+    size = c.size
+    w = jnp.stack([out[:size], out[size:]], axis=-1).reshape(chains.shape[0], 2 * half)
+    return w[:, :n]
+
+
+def _to_unit(w: jax.Array, dtype) -> jax.Array:
+    """Map words to uniforms on the open interval (0, 1), at the dtype's full resolution.
+
+    float32 uses 23 bits of one word (grid spacing 2**-23, offset 2**-24); float64 uses 52 bits of
+    two words (the last axis of ``w`` must then have even length).
+    """
+    if jnp.dtype(dtype) == jnp.float64:
+        hi = (w[..., 0::2] >> 6).astype(jnp.float64)  # 26 bits
+        lo = (w[..., 1::2] >> 6).astype(jnp.float64)  # 26 bits
+        return (hi * 2.0**26 + lo + 0.5) * 2.0**-52
+    return ((w >> 9).astype(jnp.float32) + 0.5) * jnp.float32(2.0**-23)
+
+
+def words_per_uniform(dtype) -> int:
+    """Number of 32-bit words consumed per uniform of ``dtype``."""
+    return 2 if jnp.dtype(dtype) == jnp.float64 else 1
+
+
+def uniform(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> jax.Array:
+    """``n`` uniforms on (0, 1) per chain, shape ``(C, n)``."""
+    return _to_unit(words(key, chains, n * words_per_uniform(dtype)), dtype)
+
+
+def normal(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> jax.Array:
+    """``n`` standard normals per chain, shape ``(C, n)``, by inversion of the normal CDF.
+
+    Inversion keeps one uniform per normal, so the stream layout is simple; the tails are exact up
+    to the uniform's resolution (|z| <= 5.4 in float32, <= 8.3 in float64).
+    """
+    u = uniform(key, chains, n, dtype)
+    return jax.scipy.special.ndtri(u)
