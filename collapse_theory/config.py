@@ -62,8 +62,9 @@ class SimConfig:
         real_weight: total weight w of the real data in the fit (He, Xu & Cheng), or None.
         samples_schedule: an expression in t giving M_t, e.g. ``"3*(t+1)**2"``.
         precision: ``"float32"`` (default, fast) or ``"float64"`` (enabled locally, never globally).
-        chunk_size: chains per compiled batch (None = automatic).
+        chunk_size: chains per compiled batch, rounded up to a multiple of 64 (None = automatic).
         metrics: subset of metric names to keep (None = all).
+
     """
 
     family: str
@@ -109,6 +110,7 @@ class SimConfig:
 
         Raises:
             ConfigError: with a one-line message naming the bad setting.
+
         """
         err = ConfigError
         if self.family not in FAMILIES:
@@ -141,7 +143,9 @@ class SimConfig:
             if not (0.0 < self.real_weight < 1.0):
                 raise err(f"--real-weight must be in (0, 1), got {self.real_weight}")
             if self.scenario not in ("accumulate", "fresh"):
-                raise err(f"--real-weight needs real data in every fit: use it with accumulate or fresh, not {self.scenario}")
+                raise err(
+                    f"--real-weight needs real data in every fit: use it with accumulate or fresh, not {self.scenario}"
+                )
         changes: dict = {}
         if self.family == "gaussian":
             changes.update(self._validate_gaussian())
@@ -177,12 +181,16 @@ class SimConfig:
         sizes = self.sizes()
         n_real = np.round(self.real_fraction * sizes)
         if self.real_fraction > 0 and np.any(n_real == 0):
-            raise ConfigError(f"--real-fraction {self.real_fraction} gives 0 real points when M={int(sizes[np.argmax(n_real == 0)])}; use --mixing mixture or a larger fraction")
+            raise ConfigError(
+                f"--real-fraction {self.real_fraction} gives 0 real points when M={int(sizes[np.argmax(n_real == 0)])}; use --mixing mixture or a larger fraction"
+            )
 
     def _validate_gaussian(self) -> dict:
         err = ConfigError
         if self.estimator not in ("unbiased", "mle"):
-            raise err(f"--estimator must be chosen explicitly for the Gaussian: unbiased or mle, got {self.estimator!r}")
+            raise err(
+                f"--estimator must be chosen explicitly for the Gaussian: unbiased or mle, got {self.estimator!r}"
+            )
         if self.probs is not None:
             raise err("--probs is for the categorical family")
         d = self.dim

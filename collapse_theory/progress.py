@@ -15,6 +15,7 @@ class Progress:
         total: total units.
         enabled: True/False to force; None enables it only when ``stream`` is a terminal.
         stream: where to draw (stderr).
+
     """
 
     def __init__(self, total: int, enabled: bool | None, stream: TextIO):

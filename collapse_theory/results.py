@@ -45,6 +45,7 @@ class SimulationResult:
         values: metric name -> ``float64[R, chains]`` per-chain values.
         timing: compile and run time.
         version: package version that produced it.
+
     """
 
     config: SimConfig

@@ -12,7 +12,8 @@ need for their buffers; exact kernels ignore it.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 
@@ -41,6 +42,7 @@ class Family(NamedTuple):
         metrics: ``Params -> dict[str, Array[C]]``; per-chain summaries, by their contract names.
         metric_names: the names :attr:`metrics` returns, in order.
         distribution: ``Params -> numpyro.distributions.Distribution`` for densities and KLs.
+
     """
 
     name: str

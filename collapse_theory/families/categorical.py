@@ -8,6 +8,7 @@ draws M categorical labels by inversion and counts them.
 References:
     Shumailov et al., Nature 631 (2024), "Discrete distributions with exact approximation";
     Fisher (1930) and Wright (1931); Ewens, "Mathematical Population Genetics" (2004), ch. 3.
+
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def _labels(key, chains, probs, capacity, dtype):
     return jax.vmap(lambda c, x: jnp.searchsorted(c, x, side="left"))(cdf, u)
 
 
-def categorical(probs, estimator: str = "mle", smoothing: float = 1.0, kernel: str = "exact", dtype=jnp.float32) -> Family:
+def categorical(
+    probs, estimator: str = "mle", smoothing: float = 1.0, kernel: str = "exact", dtype=jnp.float32
+) -> Family:
     """Build the categorical family.
 
     Args:
@@ -59,6 +62,7 @@ def categorical(probs, estimator: str = "mle", smoothing: float = 1.0, kernel: s
         smoothing: the pseudo-count ``a`` of the Laplace estimator.
         kernel: ``"exact"`` (multinomial counts) or ``"sample"`` (draw labels and count).
         dtype: float32 or float64.
+
     """
     p0 = np.asarray(probs, dtype=np.float64)
     k = p0.shape[0]

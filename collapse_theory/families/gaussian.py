@@ -13,6 +13,7 @@ Sample kernel: ``n`` standardised normals z are drawn and fitted, then mapped an
 References:
     Shumailov et al., "AI models collapse when trained on recursively generated data",
     Nature 631 (2024), Theorem 3.1 (Gaussian model collapse).
+
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def gaussian(
 
     Returns:
         A :class:`~collapse_theory.families.base.Family`.
+
     """
     ddof = {"unbiased": 1.0, "mle": 0.0}[estimator]
     mu0, log_sigma0 = float(mean), 0.5 * float(jnp.log(var))

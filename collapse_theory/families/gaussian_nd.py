@@ -14,6 +14,7 @@ scatter is singular and is built from n - 1 explicit normal vectors instead (sam
 References:
     Bartlett, "On the theory of statistical regression", Proc. R. Soc. Edinburgh 53 (1933);
     Shumailov et al., Nature 631 (2024), Theorem 3.1 (Sigma_n -> 0 almost surely).
+
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def gaussian_nd(mean, cov, estimator: str = "unbiased", kernel: str = "exact", d
         estimator: ``"unbiased"`` (scatter / (n - 1)) or ``"mle"`` (scatter / n).
         kernel: ``"exact"`` (Bartlett) or ``"sample"`` (draw and fit n points).
         dtype: float32 or float64.
+
     """
     ddof = {"unbiased": 1.0, "mle": 0.0}[estimator]
     mu0 = np.asarray(mean, dtype=np.float64)

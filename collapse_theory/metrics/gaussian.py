@@ -12,6 +12,7 @@ References:
     Givens & Shortt, "A class of Wasserstein metrics for probability distributions", Michigan
     Math. J. 31 (1984) (W2 between Gaussians); Bhatia, Jain & Lim, "On the Bures-Wasserstein
     distance between positive definite matrices", Expo. Math. 37 (2019), eq. (1)-(3).
+
 """
 
 from __future__ import annotations

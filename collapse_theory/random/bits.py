@@ -33,6 +33,7 @@ def key_from_seed(seed: int) -> KeyPair:
 
     Returns:
         ``uint32[2]`` key data.
+
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0 or seed >= 2**63:
         raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
@@ -59,6 +60,7 @@ def words(key: KeyPair, chains: jax.Array, n: int) -> jax.Array:
 
     Returns:
         ``uint32[C, n]``; word ``j`` of chain ``c`` depends only on ``(key, c, j)``.
+
     """
     half = (n + 1) // 2
     c = jnp.broadcast_to(chains.astype(jnp.uint32)[:, None], (chains.shape[0], half))

@@ -48,6 +48,7 @@ def log_gamma(key: bits.KeyPair, chains: jax.Array, shape: jax.Array, dtype=jnp.
 
     Returns:
         ``float[C]`` of log-gamma variates.
+
     """
     shape = jnp.broadcast_to(jnp.asarray(shape, dtype), chains.shape)
     boost = shape < 1.0

@@ -83,6 +83,7 @@ def evaluate_schedule(expr: str, generations: int, minimum: int = 2) -> np.ndarr
 
     Raises:
         ScheduleError: on disallowed syntax, non-integer, too small, too large or non-finite values.
+
     """
     if len(expr) > 200:
         raise ScheduleError("schedule expression longer than 200 characters")
@@ -99,7 +100,9 @@ def evaluate_schedule(expr: str, generations: int, minimum: int = 2) -> np.ndarr
     rounded = np.round(vals)
     if not np.all(np.abs(vals - rounded) <= 1e-9 * np.maximum(1.0, np.abs(vals))):
         bad = int(np.argmax(np.abs(vals - rounded) > 1e-9 * np.maximum(1.0, np.abs(vals))))
-        raise ScheduleError(f"schedule {expr!r} gives a non-integer {vals[bad]!r} at t={bad} (wrap it in floor() or round())")
+        raise ScheduleError(
+            f"schedule {expr!r} gives a non-integer {vals[bad]!r} at t={bad} (wrap it in floor() or round())"
+        )
     if np.any(rounded < minimum):
         bad = int(np.argmax(rounded < minimum))
         raise ScheduleError(f"schedule {expr!r} gives {int(rounded[bad])} < {minimum} samples at t={bad}")

@@ -9,11 +9,13 @@ References:
     inevitable?", COLM 2024 (accumulate); Kazdan et al., "Collapse or thrive?", 2024
     (accumulate-subsample); Bertrand et al., ICLR 2024 and Alemohammad et al., ICLR 2024 (fresh
     real data); He, Xu & Cheng, "Recursive learning without collapse", 2025 (real-data weight).
+
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -149,9 +151,18 @@ def params_dtype(params) -> Any:
     return jax.tree_util.tree_leaves(params)[-1].dtype
 
 
-def build_scenario(name: str, family: Family, *, capacity: int, total: int, alpha: float = 0.0,
-                   mixing: str = "split", weight: float | None = None, point_shape: tuple = (),
-                   itemsize: int = 4) -> Scenario:
+def build_scenario(
+    name: str,
+    family: Family,
+    *,
+    capacity: int,
+    total: int,
+    alpha: float = 0.0,
+    mixing: str = "split",
+    weight: float | None = None,
+    point_shape: tuple = (),
+    itemsize: int = 4,
+) -> Scenario:
     """Build a scenario by name (one of :data:`SCENARIOS`)."""
     if name == "replace":
         return replace(family, capacity)

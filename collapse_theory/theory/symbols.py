@@ -33,6 +33,7 @@ __all__ = [
     "logdet0",
     "m",
     "n",
+    "nreal",
     "p",
     "q",
     "r",
@@ -56,6 +57,7 @@ d = sp.Symbol("d", integer=True, positive=True)
 K = sp.Symbol("K", integer=True, positive=True)
 N0 = sp.Symbol("N0", integer=True, nonnegative=True)
 T = sp.Symbol("T", positive=True)
+nreal = sp.Symbol("nreal", positive=True)
 
 sigma0 = sp.Symbol("sigma0", positive=True)
 sigma = sp.Symbol("sigma", positive=True)

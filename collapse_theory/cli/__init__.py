@@ -1,0 +1,50 @@
+"""Command-line interface: ``collapse-theory`` and ``python -m collapse_theory``.
+
+Subcommands: ``simulate`` (:mod:`.simulate`), ``theory`` (:mod:`.theory`), ``verify``
+(:mod:`.verify`). The CLI calls the library only. It changes no global JAX setting; float64 runs
+enable x64 locally inside the simulation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from collapse_theory.config import ConfigError
+
+__all__ = ["main", "CliError"]
+
+
+class CliError(Exception):
+    """A user error to be printed as one line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise CliError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    from collapse_theory.cli import simulate, theory, verify
+
+    p = _Parser(prog="collapse-theory", description="Exact simulation of model collapse, checked against theory.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    simulate.add_parser(sub)
+    theory.add_parser(sub)
+    verify.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args) or 0)
+    except (CliError, ConfigError, KeyError) as e:
+        msg = e.args[0] if e.args else str(e)
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

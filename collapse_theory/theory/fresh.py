@@ -1,0 +1,199 @@
+"""Gaussian with fresh real data every generation: stationary errors and optimal weights.
+
+*Fixed split*: each generation pools ``alpha M`` fresh real samples from ``N(mu0, sigma0^2)``
+and ``(1-alpha) M`` synthetic samples from ``N(mu_t, sigma_t^2)``, unbiased pooled fit.
+*Mixture*: each of the ``M`` samples comes from ``alpha N(mu0, sigma0^2) + (1-alpha)
+N(mu_t, sigma_t^2)``. In both, ``e_t = E(mu_t - mu0)^2`` and ``v_t = E sigma_t^2`` follow an
+exactly linear recursion whose fixed point is registered. *Weighted estimator*: known sigma,
+``mu_{t+1} = w mean(real, nreal) + (1-w) mean(synthetic from N(mu_t, sigma^2), kappa nreal)``.
+
+References:
+    He, Xu, Cheng, "Recursive Learning Without Collapse: A Weighting-Based Stabilization
+    Framework", arXiv 2502.18049 (optimal weight 1/phi in some cases) [ABS].
+    Bertrand et al., "On the Stability of Iterative Retraining ...", ICLR 2024 [ABS].
+    Alemohammad et al., "Self-Consuming Generative Models Go MAD", ICLR 2024 [ABS].
+    Derivations: ``shared/theory-digest.md`` sections 1.7 and 2.6 [DER, SYM, MC].
+
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from collapse_theory.theory.registry import Result, result
+from collapse_theory.theory.symbols import M, alpha, kappa, lam, nreal, sigma, sigma0, w
+
+__all__ = ["results", "weighted_mse"]
+
+_PROOF = "proofs.fresh"
+_CITE = "derived (digest §2.6); fresh-data loop of Alemohammad et al., ICLR 2024 [ABS]"
+_PARAMS = {
+    "M": "samples per generation",
+    "alpha": "fraction of fresh real data (0 < alpha <= 1)",
+    "sigma0": "true standard deviation",
+}
+_W_PARAMS = {
+    "sigma": "known standard deviation",
+    "nreal": "fresh real samples per step",
+    "kappa": "synthetic-to-real sample ratio m/n",
+}
+_W_CITE = (
+    "derived (digest §2.6b); He, Xu, Cheng, arXiv 2502.18049 (whether this is their 'unified "
+    "expression' is not verified) [ABS]"
+)
+
+
+def weighted_mse(weight: sp.Expr = w) -> sp.Expr:
+    """Stationary MSE ``(sigma^2/nreal) [w^2 + (1-w)^2/kappa] / [1 - (1-w)^2]``."""
+    return sigma**2 / nreal * (weight**2 + (1 - weight) ** 2 / kappa) / (1 - (1 - weight) ** 2)
+
+
+def _split() -> list[Result]:
+    den = M * alpha * (2 - alpha) - 1
+    shrink = 1 - lam * (1 - alpha)
+    den_b = shrink * ((2 - alpha) * M - 1) - (1 - alpha)
+    assume = "fixed split: alpha M real + (1-alpha) M synthetic, pooled unbiased fit"
+    stable = "; stationary iff M alpha (2 - alpha) > 1 (at least one real sample)"
+    lam_param = {"lam": "variance shrink factor of the synthetic sampler (0 < lam <= 1)"}
+    return [
+        result(
+            id="fresh.split.e_star",
+            title="Stationary mean error, fresh-data split",
+            statement="e* = lim E(mu_t - mu0)^2 = sigma0^2 (M-1) / (M [M alpha (2-alpha) - 1])",
+            expr=sigma0**2 * (M - 1) / (M * den),
+            params=_PARAMS,
+            assumptions=assume + stable,
+            citation=_CITE,
+            tag="DER, SYM, MC",
+            kind="limit",
+            proof=f"{_PROOF}:prove_split_e_star",
+        ),
+        result(
+            id="fresh.split.v_star",
+            title="Stationary fitted variance, fresh-data split",
+            statement=(
+                "v* = lim E sigma_t^2 = sigma0^2 alpha (2M - 1 - M alpha) / (M alpha (2-alpha) "
+                "- 1); v* = 2 sigma0^2 at alpha = 1/M (variance inflation)"
+            ),
+            expr=sigma0**2 * alpha * (2 * M - 1 - M * alpha) / den,
+            params=_PARAMS,
+            assumptions=assume + stable,
+            citation=_CITE,
+            tag="DER, SYM, MC",
+            kind="limit",
+            proof=f"{_PROOF}:prove_split_v_star",
+        ),
+        result(
+            id="fresh.split.biased.e_star",
+            title="Stationary mean error, fresh-data split with biased sampling",
+            statement=(
+                "With synthetic draws from N(mu_t, lam sigma_t^2): e* = sigma0^2 (M-1)/(M D), "
+                "D = (1 - lam(1-alpha)) ((2-alpha) M - 1) - (1-alpha)"
+            ),
+            expr=sigma0**2 * (M - 1) / (M * den_b),
+            params={**_PARAMS, **lam_param},
+            assumptions=assume + ", synthetic variance shrunk by lam; stationary iff D > 0",
+            citation="derived (digest §1.7 recursion, solved here; no MC); MAD [ABS]",
+            tag="DER, SYM",
+            kind="limit",
+            proof=f"{_PROOF}:prove_split_biased_e_star",
+        ),
+        result(
+            id="fresh.split.biased.v_star",
+            title="Stationary fitted variance, fresh-data split with biased sampling",
+            statement=(
+                "v* = sigma0^2 alpha (2M - 1 - M alpha) / D, D as for e*: for lam < 1 a "
+                "permanent diversity loss even with fresh data"
+            ),
+            expr=sigma0**2 * alpha * (2 * M - 1 - M * alpha) / den_b,
+            params={**_PARAMS, **lam_param},
+            assumptions=assume + ", synthetic variance shrunk by lam; stationary iff D > 0",
+            citation="derived (digest §1.7 recursion, solved here; no MC); MAD [ABS]",
+            tag="DER, SYM",
+            kind="limit",
+            proof=f"{_PROOF}:prove_split_biased_v_star",
+        ),
+    ]
+
+
+def _mixture() -> list[Result]:
+    den = M * alpha * (2 - alpha) + alpha - 1
+    assume = (
+        "mixture: M i.i.d. draws from alpha N(mu0, sigma0^2) + (1-alpha) N(mu_t, sigma_t^2), "
+        "unbiased fit; stationary iff M alpha (2 - alpha) > 1 - alpha"
+    )
+    cite = "derived here (analogue of digest §2.6a for mixture sampling; not MC-checked)"
+    return [
+        result(
+            id="fresh.mixture.e_star",
+            title="Stationary mean error, fresh-data mixture",
+            statement="e* = sigma0^2 / (M alpha (2-alpha) + alpha - 1)",
+            expr=sigma0**2 / den,
+            params=_PARAMS,
+            assumptions=assume,
+            citation=cite,
+            tag="DER, SYM",
+            kind="limit",
+            proof=f"{_PROOF}:prove_mixture_e_star",
+        ),
+        result(
+            id="fresh.mixture.v_star",
+            title="Stationary fitted variance, fresh-data mixture",
+            statement="v* = sigma0^2 + (1-alpha) e* = sigma0^2 M alpha (2-alpha) / (M alpha (2-alpha) + alpha - 1)",
+            expr=sigma0**2 * M * alpha * (2 - alpha) / den,
+            params=_PARAMS,
+            assumptions=assume,
+            citation=cite,
+            tag="DER, SYM",
+            kind="limit",
+            proof=f"{_PROOF}:prove_mixture_v_star",
+        ),
+    ]
+
+
+def _weighted() -> list[Result]:
+    wstar = (sp.sqrt(1 + 4 * kappa) - 1) / (2 * kappa)
+    assume = "known sigma; nreal fresh real and kappa nreal synthetic samples per step"
+    return [
+        result(
+            id="fresh.weighted.stationary_mse",
+            title="Stationary MSE of the weighted real/synthetic mean",
+            statement="MSE(w) = (sigma^2/nreal) [w^2 + (1-w)^2/kappa] / [1 - (1-w)^2]",
+            expr=weighted_mse(),
+            params={**_W_PARAMS, "w": "weight on the real-data mean (0 < w <= 1)"},
+            assumptions=assume,
+            citation=_W_CITE,
+            tag="DER, SYM, MC",
+            kind="limit",
+            proof=f"{_PROOF}:prove_weighted_stationary_mse",
+        ),
+        result(
+            id="fresh.weighted.optimal_weight",
+            title="Optimal real-data weight",
+            statement="w*(kappa) = (sqrt(1 + 4 kappa) - 1)/(2 kappa); w*(1) = 1/phi = 0.618...",
+            expr=wstar,
+            params={"kappa": _W_PARAMS["kappa"]},
+            assumptions=assume,
+            citation=_W_CITE,
+            tag="DER, SYM, MC",
+            kind="exact",
+            proof=f"{_PROOF}:prove_weighted_optimal_weight",
+        ),
+        result(
+            id="fresh.weighted.optimal_mse",
+            title="Stationary MSE at the optimal weight",
+            statement="MSE(w*) = w*(kappa) sigma^2 / nreal; at kappa = 1 it is sigma^2/(phi nreal)",
+            expr=wstar * sigma**2 / nreal,
+            params=_W_PARAMS,
+            assumptions=assume,
+            citation=_W_CITE,
+            tag="DER, SYM, MC",
+            kind="limit",
+            proof=f"{_PROOF}:prove_weighted_optimal_mse",
+        ),
+    ]
+
+
+def results() -> list[Result]:
+    """The registered fresh-data results."""
+    return _split() + _mixture() + _weighted()
