@@ -46,17 +46,21 @@ _GEN_PURPOSE = 0x5EED
 
 def build_family(config: SimConfig, dtype) -> Family:
     """The family of a validated configuration."""
+    assert config.estimator is not None, "validate the configuration first"
     if config.family == "gaussian":
+        assert config.mean is not None and (config.cov is not None or config.cov_diag is not None)
         if config.dim == 1:
             from collapse_theory.families.gaussian import gaussian
 
-            var = config.cov[0][0] if config.cov is not None else config.cov_diag[0]
+            var = config.cov[0][0] if config.cov is not None else config.cov_diag[0]  # type: ignore[index]
             return gaussian(config.mean[0], var, config.estimator, config.kernel, dtype)
         from collapse_theory.families.gaussian_nd import gaussian_nd
 
-        cov = np.asarray(config.cov) if config.cov is not None else np.diag(config.cov_diag)
+        cov = np.asarray(config.cov) if config.cov is not None else np.diag(np.asarray(config.cov_diag))
         return gaussian_nd(config.mean, cov, config.estimator, config.kernel, dtype)
     from collapse_theory.families.categorical import categorical
+
+    assert config.probs is not None
 
     return categorical(config.probs, config.estimator, config.smoothing, config.kernel, dtype)
 
@@ -81,7 +85,7 @@ def _chunk_size(config: SimConfig, capacity: int, state_bytes: int, itemsize: in
         return _round_lanes(min(config.chunk_size, config.chains))
     width = 1
     if config.family == "categorical":
-        width = len(config.probs)
+        width = len(config.probs or ())
     elif config.dim > 1:
         width = config.dim * config.dim
     per_chain = state_bytes + 8 * itemsize * (

@@ -66,7 +66,7 @@ class SimulationResult:
         return MetricSummary(mean, se, mean - 1.959963984540054 * se, mean + 1.959963984540054 * se)
 
     @property
-    def metrics(self) -> dict[str, dict[str, list[float]]]:
+    def metrics(self) -> dict[str, dict[str, list[float | None]]]:
         """The JSON contract's ``metrics`` block: name -> {"mean": [...], "se": [...]}."""
         out = {}
         for name in self.values:
@@ -91,7 +91,9 @@ class SimulationResult:
             path = path.with_suffix(".npz")
         meta = {"config": self.config.to_dict(), "timing": self.timing._asdict(), "version": self.version}
         arrays = {f"values/{k}": v for k, v in self.values.items()}
-        np.savez_compressed(path, meta=np.array(json.dumps(meta)), generations=self.generations, **arrays)
+        arrays["meta"] = np.array(json.dumps(meta))
+        arrays["generations"] = np.asarray(self.generations)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
         return path
 
 
