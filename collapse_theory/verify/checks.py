@@ -24,30 +24,60 @@ CFG = {
     "acc_unb": dict(family="gaussian", estimator="unbiased", scenario="accumulate", samples=5, generations=10),
     "acc_mle": dict(family="gaussian", estimator="mle", scenario="accumulate", samples=5, generations=10),
     "fresh_split": dict(
-        family="gaussian", estimator="unbiased", scenario="fresh", samples=20, generations=60,
-        real_fraction=0.2, mixing="split",
+        family="gaussian",
+        estimator="unbiased",
+        scenario="fresh",
+        samples=20,
+        generations=60,
+        real_fraction=0.2,
+        mixing="split",
     ),
     "fresh_mix": dict(
-        family="gaussian", estimator="unbiased", scenario="fresh", samples=20, generations=60,
-        real_fraction=0.2, mixing="mixture",
+        family="gaussian",
+        estimator="unbiased",
+        scenario="fresh",
+        samples=20,
+        generations=60,
+        real_fraction=0.2,
+        mixing="mixture",
     ),
     "mv": dict(
-        family="gaussian", estimator="unbiased", scenario="replace", samples=10, generations=5,
-        dim=3, cov_diag=(1.0, 2.0, 0.5),
+        family="gaussian",
+        estimator="unbiased",
+        scenario="replace",
+        samples=10,
+        generations=5,
+        dim=3,
+        cov_diag=(1.0, 2.0, 0.5),
     ),
     "sched": dict(
-        family="gaussian", estimator="unbiased", scenario="replace", generations=20,
+        family="gaussian",
+        estimator="unbiased",
+        scenario="replace",
+        generations=20,
         samples_schedule="10*(t+1)",
     ),
     "wf_rep": dict(family="categorical", scenario="replace", probs=PROBS, samples=20, generations=10, smoothing=0.0),
     "wf_acc": dict(family="categorical", scenario="accumulate", probs=PROBS, samples=20, generations=10, smoothing=0.0),
     "wf_mix": dict(
-        family="categorical", scenario="fresh", probs=PROBS, samples=20, generations=60, smoothing=0.0,
-        real_fraction=0.2, mixing="mixture",
+        family="categorical",
+        scenario="fresh",
+        probs=PROBS,
+        samples=20,
+        generations=60,
+        smoothing=0.0,
+        real_fraction=0.2,
+        mixing="mixture",
     ),
     "wf_split": dict(
-        family="categorical", scenario="fresh", probs=PROBS, samples=20, generations=60, smoothing=0.0,
-        real_fraction=0.2, mixing="split",
+        family="categorical",
+        scenario="fresh",
+        probs=PROBS,
+        samples=20,
+        generations=60,
+        smoothing=0.0,
+        real_fraction=0.2,
+        mixing="split",
     ),
     "wf_fix": dict(family="categorical", scenario="replace", probs=PROBS, samples=10, generations=200, smoothing=0.0),
 }
@@ -67,6 +97,7 @@ class Check:
         extra: kind-specific settings (``eps``; ``dof``; ``tv`` for the fixed state).
         scale: multiplier of the closed form (1 except for perturbed negative controls).
         note: why a control is wrong (empty for real checks).
+
     """
 
     id: str
@@ -122,8 +153,9 @@ def sample_statistic(check: Check, values: dict, gens: np.ndarray) -> np.ndarray
 def _g(i, n, est="unbiased", metric="", kind="mean", cfg=None, **kw):
     extra = kw.pop("extra", {})
     p = dict(M=10, n=n, sigma0=1.0) | kw
-    return Check(f"gaussian.replace.{est}.{i}", p, cfg or ("g_unb" if est == "unbiased" else "g_mle"), n, metric,
-                 kind, extra)
+    return Check(
+        f"gaussian.replace.{est}.{i}", p, cfg or ("g_unb" if est == "unbiased" else "g_mle"), n, metric, kind, extra
+    )
 
 
 _SIG = dict(M=5, sigma0=1.0)
@@ -184,8 +216,14 @@ CHECKS: list[Check] = [
 CONTROLS: list[Check] = [
     replace(CHECKS[1], scale=1.05, note="perturbed closed form: E log σ² × 1.05"),
     replace(CHECKS[12], id="gaussian.replace.unbiased.mean_log_sigma2", note="biased estimator: MLE vs unbiased form"),
-    Check("accumulate.unbiased.mean_sq_mean_error", {"M": 10, "n": 10, "sigma0": 1.0}, "g_unb", 10, "mu_err2",
-          note="wrong workflow: replace vs accumulate form"),
+    Check(
+        "accumulate.unbiased.mean_sq_mean_error",
+        {"M": 10, "n": 10, "sigma0": 1.0},
+        "g_unb",
+        10,
+        "mu_err2",
+        note="wrong workflow: replace vs accumulate form",
+    ),
 ]
 
 
@@ -195,6 +233,6 @@ def records() -> dict[str, tuple[int, ...]]:
     for c in CHECKS + CONTROLS:
         out.setdefault(c.cfg, {1}).add(c.gen)
     for k, cfg in CFG.items():
-        g = cfg["generations"]
+        g = int(cfg["generations"])  # type: ignore[call-overload]
         out.setdefault(k, {1}).update({max(1, g // 4), max(1, g // 2), g})
     return {k: tuple(sorted(v)) for k, v in out.items()}

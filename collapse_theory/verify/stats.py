@@ -37,6 +37,7 @@ def holm(pvalues, alpha: float) -> np.ndarray:
 
     Returns:
         Boolean array, True where the hypothesis is rejected.
+
     """
     p = np.asarray(pvalues, dtype=float)
     m = p.size
@@ -55,6 +56,7 @@ def mean_test(x: np.ndarray, closed: float) -> tuple[float, float, float, float]
 
     Returns:
         (estimate, se, z, p).
+
     """
     x = np.asarray(x, dtype=float)
     est = float(x.mean())
@@ -99,6 +101,7 @@ def ks_chi2_test(scaled: np.ndarray, dof: float) -> tuple[float, float, float, f
 
     Returns:
         (D, 1/sqrt(C) as the scale of D, sqrt(C)·D, p).
+
     """
     res = sps.kstest(np.asarray(scaled, dtype=float), sps.chi2(dof).cdf)
     c = np.asarray(scaled).size
