@@ -18,8 +18,9 @@ a warm-up:
 Unit: chain-generations per second (cg/s). JAX time is ``SimulationResult.timing.run_seconds``
 (steady state: compilation excluded, ``simulate`` returns numpy arrays so the device work is
 finished); compile time is reported separately: ``compile_s`` is the first, cold compilation and
-``compile_cached_s`` the best later one (a fresh persistent compilation cache lives in a temporary
-directory for the duration of the run, so later calls to ``simulate`` load instead of recompile).
+``compile_cached_s`` the best later one (the engine caches compiled programs in process; a fresh
+persistent compilation cache in a temporary directory, removed at exit, backs it up without
+making the first compilation warm).
 
 Output: JSON lines on stdout, a ``header`` line with machine and versions first, then one line per
 implementation; a JAX line carries ``ratio`` (jax cg/s over the baseline's cg/s), ``target`` and
