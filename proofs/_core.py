@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import importlib
 import pkgutil
-import random
 from collections.abc import Callable, Iterable, Mapping
 
 import mpmath
@@ -25,7 +24,6 @@ __all__ = [
     "Proof",
     "Steps",
     "all_proofs",
-    "entry",
     "expr_of",
     "is_zero",
     "numeric_of",
@@ -87,7 +85,7 @@ class Steps:
         """The :class:`Proof` of the recorded steps (False if no step was recorded)."""
         verdict = bool(self.items) and all(ok for _, ok, _ in self.items)
         if self.numeric and "numerical" not in method:
-            method += "; includes numerical checks (mpmath)"
+            method += "; includes numerical checks"
         lines = [f"{'ok' if ok else 'FAILED'}: {name}" + (f" [{d}]" if d else "") for name, ok, d in self.items]
         return Proof(result_id, method, verdict, "\n".join(lines))
 
@@ -110,11 +108,6 @@ def proves(result_id: str, method: str) -> Callable[[Callable[[Steps], None]], C
         return prove
 
     return decorate
-
-
-def entry(result_id: str) -> registry.Result:
-    """The registry entry under proof."""
-    return registry.get(result_id)
 
 
 def expr_of(result_id: str) -> sp.Expr:
@@ -220,22 +213,11 @@ def numerically_equal(
     return worst <= tol, mpmath.nstr(worst, 3)
 
 
-def random_points(symbols: Iterable[sp.Symbol], count: int = 3, seed: int = 0) -> list[dict]:
-    """Rational sample points in (2, 12) for numerical identity checks (deterministic)."""
-    rng = random.Random(seed)
-    syms = list(symbols)
-    return [{s: sp.Rational(rng.randint(200, 1200), 100) for s in syms} for _ in range(count)]
-
-
 def proof_modules() -> list[str]:
     """Names of the ``proofs.*`` modules that hold ``prove_*`` functions."""
     import proofs
 
-    return sorted(
-        f"proofs.{m.name}"
-        for m in pkgutil.iter_modules(proofs.__path__)
-        if not m.name.startswith("_")
-    )
+    return sorted(f"proofs.{m.name}" for m in pkgutil.iter_modules(proofs.__path__) if not m.name.startswith("_"))
 
 
 def all_proofs() -> dict[str, Callable[[], Proof]]:

@@ -108,8 +108,8 @@ def euler_sinc() -> tuple[bool, str]:
     """
     x = sp.Symbol("x_e", positive=True)
     big = sp.Symbol("N_e", integer=True, positive=True)
-    finite = sp.gamma(big + 1 - x) * sp.gamma(big + 1 + x) / (
-        sp.gamma(1 - x) * sp.gamma(1 + x) * sp.gamma(big + 1) ** 2
+    finite = (
+        sp.gamma(big + 1 - x) * sp.gamma(big + 1 + x) / (sp.gamma(1 - x) * sp.gamma(1 + x) * sp.gamma(big + 1) ** 2)
     )
     ratio = sp.gammasimp(finite.subs(big, big + 1) / finite)
     step1 = sp.cancel(ratio - (1 - x**2 / (big + 1) ** 2)) == 0

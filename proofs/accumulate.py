@@ -78,7 +78,10 @@ def _mean_sigma2(est: str):
             steps.equal("digest s_2", s[2], (4 * M - 3) / (2 * (2 * M - 1)))
             steps.equal("digest s_3", s[3], (4 * M - 3) * (9 * M - 4) / (6 * (2 * M - 1) * (3 * M - 1)))
 
-    return proves(rid, "recursion from the block decomposition; product verified for m = 1..8 (symbolic M) and by the general telescoping ratio")(body)
+    return proves(
+        rid,
+        "recursion from the block decomposition; product verified for m = 1..8 (symbolic M) and by the general telescoping ratio",
+    )(body)
 
 
 prove_unbiased_mean_sigma2 = _mean_sigma2("unbiased")
@@ -126,11 +129,15 @@ def prove_unbiased_limit_sigma2(steps: Steps) -> None:
     big = sp.Symbol("N_fin", integer=True, positive=True)
     av, bv, cv = sp.symbols("a_r b_r c_r")
     finite = (
-        sp.gamma(big + 1 - av) * sp.gamma(big + 1 - bv) * sp.gamma(2 - cv)
+        sp.gamma(big + 1 - av)
+        * sp.gamma(big + 1 - bv)
+        * sp.gamma(2 - cv)
         / (sp.gamma(2 - av) * sp.gamma(2 - bv) * sp.gamma(big + 1) * sp.gamma(big + 1 - cv))
     )
     ratio = sp.gammasimp(finite.subs(big, big + 1) / finite)
-    steps.equal("finite product: telescoping ratio", ratio, (big + 1 - av) * (big + 1 - bv) / ((big + 1) * (big + 1 - cv)))
+    steps.equal(
+        "finite product: telescoping ratio", ratio, (big + 1 - av) * (big + 1 - bv) / ((big + 1) * (big + 1 - cv))
+    )
     steps.equal("finite product: N = 1 gives 1", sp.gammasimp(finite.subs(big, 1)), 1)
     steps.equal("a + b = c", a + b, c)
     steps.check("Gamma(N+1-a)Gamma(N+1-b)/(Gamma(N+1)Gamma(N+1-c)) -> 1", gamma_ratio_limit(1 - av, 1 - bv, 1) == 0)
@@ -148,7 +155,11 @@ def prove_unbiased_limit_sigma2(steps: Steps) -> None:
 def prove_mle_limit_sigma2(steps: Steps) -> None:
     ok, detail = euler_sinc()
     steps.check("Euler: prod_{j>=1} (1 - x^2/j^2) = sin(pi x)/(pi x)", ok, detail)
-    steps.equal("(1 - 1/M) prod_{j>=2} (1 - 1/(j^2 M)) = prod_{j>=1} (1 - x^2/j^2) at x = M^(-1/2)", 1 - 1 / M, 1 - (1 / sp.sqrt(M)) ** 2 / 1)
+    steps.equal(
+        "(1 - 1/M) prod_{j>=2} (1 - 1/(j^2 M)) = prod_{j>=1} (1 - x^2/j^2) at x = M^(-1/2)",
+        1 - 1 / M,
+        1 - (1 / sp.sqrt(M)) ** 2 / 1,
+    )
     x = 1 / sp.sqrt(M)
     expr = expr_of("accumulate.mle.limit_sigma2")
     steps.equal("registry = sigma0^2 sinc(1/sqrt(M))", expr, sigma0**2 * sp.sin(sp.pi * x) / (sp.pi * x))
@@ -187,7 +198,11 @@ def _series(est: str):
             # Cubic Taylor terms are O((a+b)(ab)) = O(1/M^2) and are dropped.
             ser = sp.series(sp.exp(log_lim), e, 0, 2).removeO()
         diff = sp.expand(sp.nsimplify(ser - approx))
-        steps.check("limit - approx = O(1/M^2)", sp.simplify(diff.coeff(e, 0)) == 0 and sp.simplify(diff.coeff(e, 1)) == 0, str(diff))
+        steps.check(
+            "limit - approx = O(1/M^2)",
+            sp.simplify(diff.coeff(e, 0)) == 0 and sp.simplify(diff.coeff(e, 1)) == 0,
+            str(diff),
+        )
 
     return proves(rid, "series of the exact limit in 1/M (sympy)")(body)
 
@@ -215,8 +230,13 @@ def _limit_error(est: str):
                     # s_{m-1}/sigma0^2 = first * prod_{j=2}^{m-1} (j-a)(j-b)/(j(j-c)) in Gamma form.
                     top = mm - 1
                     return first * mpmath.exp(
-                        mpmath.loggamma(top + 1 - a) + mpmath.loggamma(top + 1 - b) + mpmath.loggamma(2 - c)
-                        - mpmath.loggamma(2 - a) - mpmath.loggamma(2 - b) - mpmath.loggamma(top + 1) - mpmath.loggamma(top + 1 - c)
+                        mpmath.loggamma(top + 1 - a)
+                        + mpmath.loggamma(top + 1 - b)
+                        + mpmath.loggamma(2 - c)
+                        - mpmath.loggamma(2 - a)
+                        - mpmath.loggamma(2 - b)
+                        - mpmath.loggamma(top + 1)
+                        - mpmath.loggamma(top + 1 - c)
                     )
 
                 ref = (1 + mpmath.nsum(lambda mm: s_prev(mm) / mm**2, [2, mpmath.inf])) / mv
@@ -242,7 +262,10 @@ def _all_positive_coefficients(expr: sp.Expr, gens: tuple[sp.Symbol, ...]) -> bo
 def prove_mean_sq_mean_error_bound(steps: Steps) -> None:
     jj, mm = sp.symbols("jj mm", nonnegative=True)
     sub = {j: 2 + jj, M: 2 + mm}
-    steps.check("j(jM-1) - 1 > 0 (unbiased factor in (0,1))", _all_positive_coefficients((j * (j * M - 1) - 1).subs(sub), (jj, mm)))
+    steps.check(
+        "j(jM-1) - 1 > 0 (unbiased factor in (0,1))",
+        _all_positive_coefficients((j * (j * M - 1) - 1).subs(sub), (jj, mm)),
+    )
     steps.check("j^2 M - 1 > 0 (MLE factor in (0,1))", _all_positive_coefficients((j**2 * M - 1).subs(sub), (jj, mm)))
     mv = sp.Symbol("m_idx", integer=True, positive=True)
     basel = sp.summation(1 / mv**2, (mv, 1, sp.oo))

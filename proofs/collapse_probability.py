@@ -99,10 +99,11 @@ def _gil_pelaez(est: str):
         with mpmath.workdps(25):
             args = [mpmath.mpf(10), 3, mpmath.mpf("0.4"), mpmath.mpf("1.1")]
             worst = max(
-                abs(f_reg(mpmath.mpf(uu), *args) - f_der(mpmath.mpf(uu), *args))
-                for uu in ("0.05", "0.7", "2.5", "9")
+                abs(f_reg(mpmath.mpf(uu), *args) - f_der(mpmath.mpf(uu), *args)) for uu in ("0.05", "0.7", "2.5", "9")
             )
-        steps.check("integrand = Im[e^{-iux} E(W^{iu})^n]/u (E W^{iu} from the Mellin transform)", worst < 1e-20, f"{worst}")
+        steps.check(
+            "integrand = Im[e^{-iux} E(W^{iu})^n]/u (E W^{iu} from the Mellin transform)", worst < 1e-20, f"{worst}"
+        )
         num = numeric_of(rid)
         for size, gens, e_val, s0 in cases:
             y = mpmath.mpf(e_val) / mpmath.mpf(s0) ** 2
@@ -120,8 +121,9 @@ def _gil_pelaez(est: str):
 
     return proves(
         rid,
-        "numerical check: Gil-Pelaez integral and its scipy implementation vs the chi-square CDF "
-        "(n = 1) and a convolution integral (n = 2), mpmath 20 digits",
+        "characteristic function from the Mellin transform (checked at 25 digits); numerical check of the "
+        "Gil-Pelaez integral (mpmath quadrature) and of the float64 scipy callable against the chi-square CDF "
+        "(n = 1) and a convolution integral (n = 2), mpmath, agreement 1e-9",
     )(body)
 
 
@@ -160,7 +162,9 @@ def _chernoff(est: str):
         exact = numeric_of(f"gaussian.replace.{est}.prob_sigma2_below")
         for size, gens, e_val in ((10, 20, 1.0), (10, 50, 0.5), (100, 200, 0.2)):
             tail = 1 - exact(M=size, n=gens, eps=e_val, sigma0=1.0)
-            steps.check(f"bound >= exact tail at M={size} n={gens}", bound(M=size, n=gens, eps=e_val, sigma0=1.0) >= tail)
+            steps.check(
+                f"bound >= exact tail at M={size} n={gens}", bound(M=size, n=gens, eps=e_val, sigma0=1.0) >= tail
+            )
 
     return proves(rid, "Markov inequality on sigma_n^(2 theta) with the chi-square Mellin transform (symbolic)")(body)
 
@@ -233,4 +237,3 @@ def _small_eps(est: str):
 
 prove_unbiased_prob_sigma2_below_small_eps = _small_eps("unbiased")
 prove_mle_prob_sigma2_below_small_eps = _small_eps("mle")
-

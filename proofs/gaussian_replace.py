@@ -109,10 +109,7 @@ def _body(est: str, name: str):
         w2 = expectation((a + s * z - b - t * z) ** 2, (z,))
         steps.equal("W2^2 of 1-D Gaussians via the quantile coupling", w2, (a - b) ** 2 + (s - t) ** 2)
         derived = (
-            _mean_error_derived(est)
-            + _mean_sigma2_derived(est)
-            - 2 * sigma0 * _mean_sigma_derived(est)
-            + sigma0**2
+            _mean_error_derived(est) + _mean_sigma2_derived(est) - 2 * sigma0 * _mean_sigma_derived(est) + sigma0**2
         )
         steps.equal(
             "E W2^2 = E(mu-mu0)^2 + E sigma^2 - 2 sigma0 E sigma + sigma0^2",

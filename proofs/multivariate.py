@@ -64,7 +64,11 @@ def prove_log_det_as_rate(steps: Steps) -> None:
     _check_drift(steps, rate)
     # psi((M-j)/2) < log((M-j)/2), so each term < log((M-j)/(M-1)) <= 0.
     term_bound = sp.log((M - j) / 2) + sp.log(2 / (M - 1))
-    steps.equal("term bound = log((M-j)/(M-1))", sp.expand_log(term_bound, force=True), sp.expand_log(sp.log((M - j) / (M - 1)), force=True))
+    steps.equal(
+        "term bound = log((M-j)/(M-1))",
+        sp.expand_log(term_bound, force=True),
+        sp.expand_log(sp.log((M - j) / (M - 1)), force=True),
+    )
     f = sp.lambdify((M, d), rate, "mpmath")
     with mpmath.workdps(20):
         ok = all(f(mpmath.mpf(size), dim) < 0 for dim in (1, 2, 3, 5) for size in (dim + 1, dim + 3, 10 * dim, 1000))

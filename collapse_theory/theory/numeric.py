@@ -9,7 +9,9 @@ Two paths, both cached per expression:
   Empty ranges follow Karr's convention only for the empty case ``upper = lower - 1``;
   anything shorter is outside the domain.
 * :func:`vectorized` returns a numpy/scipy function of the expression (no sums or products)
-  for array-valued evaluation, e.g. by the Monte Carlo verification code.
+  for array-valued evaluation, e.g. by the Monte Carlo verification code. It works in
+  float64: Gamma ratios overflow for arguments above ~170 (``M`` above ~340), where
+  :func:`evaluate_expr` (mpmath) is the reliable path.
 
 References:
     sympy ``lambdify`` documentation (modules ``"mpmath"`` and ``["scipy", "numpy"]``).

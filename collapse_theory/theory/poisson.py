@@ -9,7 +9,7 @@ References:
     Suresh, Thangaraj, Khandavally, "Rate of Model Collapse in Recursive Training",
     AISTATS 2025 (Poisson family; theorem not seen) [ABS].
     A. N. Kolmogorov (1938): survival of a critical branching process ``~ 2/(sigma^2 t)``;
-    see K. B. Athreya & P. E. Ney, *Branching Processes* (1972), section I.9.
+    see K. B. Athreya & P. E. Ney, *Branching Processes* (1972), chapter I (critical case).
     Derivations: ``shared/theory-digest.md`` section 2.8 [DER, MC].
 
 """
@@ -77,7 +77,7 @@ def results() -> list[Result]:
             expr=sp.exp(-2 * N0 / t),
             params={"N0": "initial total count M lambda_0", "t": "generation (t >= 1)"},
             assumptions=_ASSUME + "; t -> infinity",
-            citation=_CITE + "; Kolmogorov (1938), Athreya & Ney (1972) I.9",
+            citation=_CITE + "; Kolmogorov (1938); Athreya & Ney (1972), ch. I",
             tag="DER, SYM, MC",
             kind="approximation",
             proof=f"{_PROOF}:prove_extinction_kolmogorov",

@@ -37,7 +37,7 @@ __all__ = [
     "results",
 ]
 
-_PROOF = "proofs.wright_fisher"
+_PROOF = "proofs.wright_fisher_chain"
 _MAX_STATES = 4000
 _CITE = "derived (digest §2.7): exact chain solve (I - Q) tau = 1"
 
@@ -258,7 +258,7 @@ def results() -> list[Result]:
             tag="DER, MC",
             kind=kind,
             proof=f"{_PROOF}:prove_{rid.split('.', 1)[1].replace('.', '_')}",
-            numeric=fn,
+            numeric=fn,  # type: ignore[arg-type]
         )
         for rid, title, statement, params, fn, kind in rows
     ]
