@@ -99,8 +99,10 @@ def gaussian(
     def draw_exact(key, chains, p, n, capacity):
         del capacity
         n = jnp.asarray(n, dtype)
-        z = bits.normal(bits.fold(key, _NORMAL), chains, 1, dtype)[:, 0]
-        log_chi2 = gamma.log_chi2(bits.fold(key, _CHI2), chains, jnp.maximum(n - 1.0, 0.0), dtype)
+        # One bit request: the mean's normal and the chi-square's first attempt.
+        u = bits.uniform(bits.fold(key, _NORMAL), chains, 1 + gamma.UNIFORMS_PER_DRAW, dtype)
+        z = bits.to_normal(u[:, 0])
+        log_chi2 = gamma.log_chi2(bits.fold(key, _CHI2), chains, jnp.maximum(n - 1.0, 0.0), dtype, first=u[:, 1:])
         sigma = jnp.exp(p.log_sigma)
         mean = p.mu + sigma * z * jax.lax.rsqrt(jnp.maximum(n, 1.0))
         return Stats(n, mean, 2.0 * p.log_sigma + log_chi2)

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax.extend.random import threefry_2x32
 
-__all__ = ["KeyPair", "key_from_seed", "fold", "words", "uniform", "normal"]
+__all__ = ["KeyPair", "key_from_seed", "fold", "words", "uniform", "normal", "to_normal"]
 
 KeyPair = jax.Array  # uint32[2]
 
@@ -94,11 +94,16 @@ def uniform(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> jax.A
     return _to_unit(words(key, chains, n * words_per_uniform(dtype)), dtype)
 
 
-def normal(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> jax.Array:
-    """``n`` standard normals per chain, shape ``(C, n)``, by inversion of the normal CDF.
+def to_normal(u: jax.Array) -> jax.Array:
+    """Standard normals from uniforms on (0, 1) by inversion: sqrt(2) erfinv(2u - 1).
 
-    Inversion keeps one uniform per normal, so the stream layout is simple; the tails are exact up
-    to the uniform's resolution (|z| <= 5.4 in float32, <= 8.3 in float64).
+    On the uniform grid of :func:`uniform`, ``2u - 1`` is exact, so the law is exact up to the
+    uniform's resolution (|z| <= 5.3 in float32, <= 8.3 in float64). ``lax.erf_inv`` is a single
+    polynomial, cheaper than ``jax.scipy.special.ndtri``'s branches.
     """
-    u = uniform(key, chains, n, dtype)
-    return jax.scipy.special.ndtri(u)
+    return jnp.sqrt(jnp.asarray(2.0, u.dtype)) * jax.lax.erf_inv(2.0 * u - 1.0)
+
+
+def normal(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> jax.Array:
+    """``n`` standard normals per chain, shape ``(C, n)``, by inversion (:func:`to_normal`)."""
+    return to_normal(uniform(key, chains, n, dtype))
