@@ -238,6 +238,11 @@ class SimConfig:
             raise err("--probs must be finite")
         if np.any(p < 0):
             raise err(f"--probs must be non-negative, got {p[p < 0][0]}")
+        tiny = float(np.finfo(np.float32 if self.precision == "float32" else np.float64).tiny)
+        if np.any((p > 0) & (p < tiny)):
+            raise err(
+                f"--probs has a positive probability below the smallest normal {self.precision} ({tiny:.3g}); set it to 0 or use --precision float64"
+            )
         if abs(p.sum() - 1.0) > PROB_TOLERANCE:
             raise err(f"--probs must sum to 1 within {PROB_TOLERANCE}, sum is {p.sum():.9g}")
         if est == "laplace" and not (self.smoothing > 0):

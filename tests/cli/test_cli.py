@@ -8,8 +8,25 @@ import pytest
 
 from collapse_theory.cli import main
 
-JSON_ARGS = ["simulate", "gaussian", "--estimator", "unbiased", "--samples", "10", "--generations", "20",
-             "--chains", "200", "--seed", "0", "--record", "1,10,20", "--format", "json", "--quiet"]
+JSON_ARGS = [
+    "simulate",
+    "gaussian",
+    "--estimator",
+    "unbiased",
+    "--samples",
+    "10",
+    "--generations",
+    "20",
+    "--chains",
+    "200",
+    "--seed",
+    "0",
+    "--record",
+    "1,10,20",
+    "--format",
+    "json",
+    "--quiet",
+]
 
 
 def test_json_contract(capsys):
@@ -28,8 +45,26 @@ def test_json_contract(capsys):
 
 
 def test_categorical_table(capsys):
-    assert main(["simulate", "categorical", "--probs", "0.5,0.2,0.1,0.1,0.05,0.05", "--scenario", "accumulate",
-                 "--samples", "30", "--generations", "5", "--chains", "100", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "categorical",
+                "--probs",
+                "0.5,0.2,0.1,0.1,0.05,0.05",
+                "--scenario",
+                "accumulate",
+                "--samples",
+                "30",
+                "--generations",
+                "5",
+                "--chains",
+                "100",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "heterozygosity" in out and "chain-generations/s" in out
 
@@ -40,6 +75,7 @@ BAD = {
     "negative probs": ["simulate", "categorical", "--probs", "0.5,-0.1,0.6"],
     "probs sum": ["simulate", "categorical", "--probs", "0.5,0.2"],
     "probs text": ["simulate", "categorical", "--probs", "a,b"],
+    "probs below float32": ["simulate", "categorical", "--probs", "1e-45,1"],
     "non-pd cov": ["simulate", "gaussian", "--estimator", "mle", "--dim", "2", "--cov-diag", "1,0"],
     "cov length": ["simulate", "gaussian", "--estimator", "mle", "--dim", "2", "--cov-diag", "1,1,1"],
     "real fraction": ["simulate", "gaussian", "--estimator", "mle", "--scenario", "fresh", "--real-fraction", "1.5"],
@@ -70,6 +106,10 @@ def test_bad_input_one_line_error(case, capsys):
 
 
 def test_module_entry_point():
-    p = subprocess.run([sys.executable, "-m", "collapse_theory", "simulate", "gaussian", "--samples", "1"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "collapse_theory", "simulate", "gaussian", "--samples", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2 and p.stderr.startswith("error:") and p.stdout == ""
