@@ -30,19 +30,20 @@ UNIFORMS_PER_DRAW = 3
 """Uniforms consumed by the first attempt: x, u and the boost uniform (see ``first``)."""
 
 
-def _accept(ux, uu, d, c):
+def _accept(ux, uu, d, c, log_d):
     x = bits.to_normal(ux)
     cx = c * x
     ok_v = cx > -1.0
+    one_cx = 1.0 + cx
+    v = one_cx * one_cx * one_cx
     log_v = 3.0 * jnp.log1p(jnp.where(ok_v, cx, 0.0))
-    v = jnp.exp(log_v)
     accept = ok_v & (jnp.log(uu) < 0.5 * x * x + d - d * v + d * log_v)
-    return accept, jnp.log(d) + log_v
+    return accept, log_d + log_v
 
 
-def _attempt(key, r, chains, d, c, dtype):
+def _attempt(key, r, chains, d, c, log_d, dtype):
     u = bits.uniform(bits.fold(key, r, _ATTEMPT_TAG), chains, 2, dtype)
-    return _accept(u[:, 0], u[:, 1], d, c)
+    return _accept(u[:, 0], u[:, 1], d, c, log_d)
 
 
 def _buffer(lanes: int) -> int:
@@ -68,28 +69,32 @@ def log_gamma(
         ``float[C]`` of log-gamma variates.
     """
     n = chains.shape[0]
-    shape = jnp.broadcast_to(jnp.asarray(shape, dtype), chains.shape)
+    # A scalar shape stays scalar, so d, c and log d are computed once, not once per lane.
+    shape = jnp.asarray(shape, dtype)
     boost = shape < 1.0
     a = jnp.where(boost, shape + 1.0, shape)
     d = a - 1.0 / 3.0
     c = 1.0 / jnp.sqrt(9.0 * d)
+    log_d = jnp.log(d)
     if first is None:
         first = bits.uniform(key, chains, UNIFORMS_PER_DRAW, dtype)
-    accept, logg = _accept(first[:, 0], first[:, 1], d, c)
+    accept, logg = _accept(first[:, 0], first[:, 1], d, c, log_d)
 
     # Compacted retries: only the rejected lanes (up to the buffer size) are recomputed.
     size = _buffer(n)
     idx = jnp.nonzero(~accept, size=size, fill_value=n)[0]
     valid = idx < n
     safe = jnp.where(valid, idx, 0)
-    sub_chains, sub_d, sub_c = chains[safe], d[safe], c[safe]
+    lanes = chains.shape
+    sub_chains = chains[safe]
+    sub_d, sub_c, sub_ld = (jnp.broadcast_to(v, lanes)[safe] for v in (d, c, log_d))
 
     def sub_cond(state):
         return ~jnp.all(state[1])
 
     def sub_body(state):
         r, acc, lg = state
-        ok, val = _attempt(key, r, sub_chains, sub_d, sub_c, dtype)
+        ok, val = _attempt(key, r, sub_chains, sub_d, sub_c, sub_ld, dtype)
         return r + 1, acc | ok, jnp.where(~acc & ok, val, lg)
 
     _, _, sub_lg = jax.lax.while_loop(sub_cond, sub_body, (jnp.uint32(1), ~valid, jnp.zeros((size,), dtype)))
@@ -102,7 +107,7 @@ def log_gamma(
 
     def body(state):
         r, acc, lg = state
-        ok, val = _attempt(key, r, chains, d, c, dtype)
+        ok, val = _attempt(key, r, chains, d, c, log_d, dtype)
         return r + 1, acc | ok, jnp.where(~acc & ok, val, lg)
 
     _, _, logg = jax.lax.while_loop(cond, body, (jnp.uint32(1), accept, logg))
@@ -111,8 +116,10 @@ def log_gamma(
         safe_shape = jnp.where(boost & (shape > 0), shape, 1.0)
         return jnp.where(boost, lg + jnp.log(first[:, 2]) / safe_shape, lg)
 
+    boost = jnp.broadcast_to(boost, lanes)
+
     logg = jax.lax.cond(jnp.any(boost), boosted, lambda lg: lg, logg)
-    return jnp.where(shape > 0, logg, -jnp.inf)
+    return jnp.where(shape > 0, logg, -jnp.inf)  # broadcasts a scalar shape
 
 
 def log_chi2(
