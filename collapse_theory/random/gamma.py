@@ -67,6 +67,7 @@ def log_gamma(
 
     Returns:
         ``float[C]`` of log-gamma variates.
+
     """
     n = chains.shape[0]
     # A scalar shape stays scalar, so d, c and log d are computed once, not once per lane.
