@@ -89,6 +89,10 @@ class SimConfig:
     precision: str = "float32"
     chunk_size: int | None = None
     metrics: tuple[str, ...] | None = field(default=None)
+    sampling_variance: float = 1.0
+    truncate: float | None = None
+    temperature: float = 1.0
+    top_p: float = 1.0
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every setting (seed included)."""
@@ -146,6 +150,7 @@ class SimConfig:
                 raise err(
                     f"--real-weight needs real data in every fit: use it with accumulate or fresh, not {self.scenario}"
                 )
+        self._validate_sampling()
         changes: dict = {}
         if self.family == "gaussian":
             changes.update(self._validate_gaussian())
@@ -170,6 +175,31 @@ class SimConfig:
             raise err(f"--record generations must be in [0, {self.generations}], got {record[0]}..{record[-1]}")
         changes["record"] = record
         return dataclasses.replace(self, **changes)
+
+    def biased(self) -> bool:
+        """Whether synthetic data are drawn with a sampling bias."""
+        return (
+            self.sampling_variance != 1.0 or self.truncate is not None or self.temperature != 1.0 or self.top_p != 1.0
+        )
+
+    def _validate_sampling(self) -> None:
+        err = ConfigError
+        if not (0.0 < self.sampling_variance < math.inf):
+            raise err(f"--sampling-variance must be positive and finite, got {self.sampling_variance}")
+        if self.truncate is not None and not (0.0 < self.truncate < math.inf):
+            raise err(f"--truncate must be positive and finite, got {self.truncate}")
+        if not (0.0 < self.temperature < math.inf):
+            raise err(f"--temperature must be positive and finite, got {self.temperature}")
+        if not (0.0 < self.top_p <= 1.0):
+            raise err(f"--top-p must be in (0, 1], got {self.top_p}")
+        if self.family == "gaussian" and (self.temperature != 1.0 or self.top_p != 1.0):
+            raise err("--temperature and --top-p are for the categorical family")
+        if self.family == "categorical" and (self.sampling_variance != 1.0 or self.truncate is not None):
+            raise err("--sampling-variance and --truncate are for the Gaussian family")
+        if self.truncate is not None and (self.dim != 1 or self.kernel != "sample"):
+            raise err(
+                "--truncate needs a 1-D Gaussian and --kernel sample (truncated draws have no exact statistics kernel)"
+            )
 
     def _min_samples(self, estimator) -> int:
         if self.family == "categorical":

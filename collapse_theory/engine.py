@@ -65,6 +65,27 @@ def build_family(config: SimConfig, dtype) -> Family:
     return categorical(config.probs, config.estimator, config.smoothing, config.kernel, dtype)
 
 
+def build_sampler(config: SimConfig, family: Family, dtype) -> Family | None:
+    """The biased sampler for synthetic data, or None when sampling is unbiased."""
+    if not config.biased():
+        return None
+    from collapse_theory.errors.sampling import biased_sampler
+
+    truncated = None
+    if config.truncate is not None:
+        from collapse_theory.families.gaussian import gaussian
+
+        assert config.mean is not None and config.cov_diag is not None and config.estimator is not None
+        truncated = gaussian(config.mean[0], config.cov_diag[0], config.estimator, "sample", dtype, config.truncate)
+    return biased_sampler(
+        family,
+        variance=config.sampling_variance,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        truncated=truncated,
+    )
+
+
 def _point_shape(config: SimConfig) -> tuple[int, ...]:
     return (config.dim,) if (config.family == "gaussian" and config.dim > 1) else ()
 
@@ -130,6 +151,7 @@ def _program(key: SimConfig, chunk: int):
     """Compile (init, advance, measure) once per graph-shaping configuration and chunk size."""
     dtype = jnp.float64 if key.precision == "float64" else jnp.float32
     family = build_family(key, dtype)
+    sampler = build_sampler(key, family, dtype)
     sizes = key.sizes()
     capacity = int(sizes.max())
     scenario = build_scenario(
@@ -142,6 +164,7 @@ def _program(key: SimConfig, chunk: int):
         weight=key.real_weight,
         point_shape=_point_shape(key),
         itemsize=jnp.dtype(dtype).itemsize,
+        sampler=sampler,
     )
     names = family.metric_names
 

@@ -49,6 +49,12 @@ def add_parser(sub) -> None:
     p.add_argument("--real-fraction", type=float, default=0.5, help="alpha, fresh real fraction")
     p.add_argument("--mixing", default="split", help="split|mixture")
     p.add_argument("--real-weight", type=float, help="total weight w of real data in the fit")
+    p.add_argument(
+        "--sampling-variance", type=float, default=1.0, help="lambda: synthetic draws from N(mu, lambda sigma^2)"
+    )
+    p.add_argument("--truncate", type=float, help="k: synthetic draws within mu +- k sigma (1-D, --kernel sample)")
+    p.add_argument("--temperature", type=float, default=1.0, help="T: synthetic draws from p^(1/T) (categorical)")
+    p.add_argument("--top-p", type=float, default=1.0, help="q: synthetic draws from the top-q nucleus (categorical)")
     p.add_argument("--precision", default="float32", help="float32|float64")
     p.add_argument("--chunk-size", type=int, help="chains per compiled batch")
     p.add_argument("--metrics", help="comma list of metrics to keep")
@@ -82,6 +88,10 @@ def config_from_args(a) -> SimConfig:
         precision=a.precision,
         chunk_size=a.chunk_size,
         metrics=tuple(m.strip() for m in a.metrics.split(",")) if a.metrics else None,
+        sampling_variance=a.sampling_variance,
+        truncate=a.truncate,
+        temperature=a.temperature,
+        top_p=a.top_p,
     )
 
 

@@ -73,6 +73,7 @@ def gaussian(
     estimator: str = "unbiased",
     kernel: str = "exact",
     dtype=jnp.float32,
+    truncate: float | None = None,
 ) -> Family:
     """Build the 1-D Gaussian family.
 
@@ -82,6 +83,8 @@ def gaussian(
         estimator: ``"unbiased"`` (divide SS by n - 1) or ``"mle"`` (divide by n).
         kernel: ``"exact"`` (sufficient statistics) or ``"sample"`` (draw and fit n points).
         dtype: float32 or float64.
+        truncate: if given, draws are restricted to |x - mu| <= truncate * sigma (inversion of
+            the normal CDF on [Phi(-k), Phi(k)]; sample kernel only).
 
     Returns:
         A :class:`~collapse_theory.families.base.Family`.
@@ -107,9 +110,16 @@ def gaussian(
         mean = p.mu + sigma * z * jax.lax.rsqrt(jnp.maximum(n, 1.0))
         return Stats(n, mean, 2.0 * p.log_sigma + log_chi2)
 
+    def standard(key, chains, capacity):
+        if truncate is None:
+            return bits.normal(key, chains, capacity, dtype)
+        lo = jax.scipy.special.ndtr(jnp.asarray(-truncate, dtype))
+        u = bits.uniform(key, chains, capacity, dtype)
+        return bits.to_normal(lo + u * (1.0 - 2.0 * lo))
+
     def draw_sample(key, chains, p, n, capacity):
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
-        z = bits.normal(bits.fold(key, _POINTS), chains, capacity, dtype)
+        z = standard(bits.fold(key, _POINTS), chains, capacity)
         mask = jnp.arange(capacity)[None, :] < n[:, None]
         safe_n = jnp.maximum(n, 1.0)
         zbar = jnp.sum(jnp.where(mask, z, 0.0), axis=1) / safe_n
@@ -118,7 +128,7 @@ def gaussian(
         return Stats(n, mean, 2.0 * p.log_sigma + jnp.log(ss))
 
     def points(key, chains, p, capacity):
-        z = bits.normal(bits.fold(key, _POINTS), chains, capacity, dtype)
+        z = standard(bits.fold(key, _POINTS), chains, capacity)
         return p.mu[:, None] + jnp.exp(p.log_sigma)[:, None] * z
 
     def points_stats(x, mask):
@@ -155,7 +165,7 @@ def gaussian(
     return Family(
         name="gaussian",
         truth=truth,
-        draw=draw_exact if kernel == "exact" else draw_sample,
+        draw=draw_exact if (kernel == "exact" and truncate is None) else draw_sample,
         points=points,
         points_stats=points_stats,
         empty=empty,

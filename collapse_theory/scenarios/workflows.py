@@ -47,17 +47,38 @@ def _select(pred, a, b):
     return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
+def _synthetic(family: Family, sampler: Family | None, key, chains, params, n, capacity, t):
+    """Draw from model t; the first sample (t = 0, from the truth) is real data, never biased."""
+    if sampler is None:
+        return family.draw(key, chains, params, n, capacity)
+    return jax.lax.cond(
+        t == 0,
+        lambda: family.draw(key, chains, params, n, capacity),
+        lambda: sampler.draw(key, chains, params, n, capacity),
+    )
+
+
+def _synthetic_points(family: Family, sampler: Family | None, key, chains, params, capacity, t):
+    if sampler is None:
+        return family.points(key, chains, params, capacity)
+    return jax.lax.cond(
+        t == 0,
+        lambda: family.points(key, chains, params, capacity),
+        lambda: sampler.points(key, chains, params, capacity),
+    )
+
+
 def _fit(family: Family, real, synth, weight):
     if weight is None:
         return family.fit(family.merge(real, synth))
     return family.fit_weighted(real, synth, weight)
 
 
-def replace(family: Family, capacity: int) -> Scenario:
+def replace(family: Family, capacity: int, sampler: Family | None = None) -> Scenario:
     """Model t + 1 is fit to n_t samples from model t (model 0 is the truth)."""
 
     def step(key, chains, params, t, n):
-        return family.fit(family.draw(bits.fold(key, _SYNTH), chains, params, n, capacity))
+        return family.fit(_synthetic(family, sampler, bits.fold(key, _SYNTH), chains, params, n, capacity, t))
 
     return Scenario("replace", family.truth, step, lambda s: s, 0)
 
@@ -68,7 +89,7 @@ class _AccState(NamedTuple):
     synth: Any
 
 
-def accumulate(family: Family, capacity: int, weight: float | None) -> Scenario:
+def accumulate(family: Family, capacity: int, weight: float | None, sampler: Family | None = None) -> Scenario:
     """Model t + 1 is fit to the real sample plus every synthetic sample so far.
 
     The pool is two running sufficient statistics (real, synthetic), so a generation costs
@@ -79,7 +100,7 @@ def accumulate(family: Family, capacity: int, weight: float | None) -> Scenario:
         return _AccState(family.truth(c), family.empty(c), family.empty(c))
 
     def step(key, chains, s, t, n):
-        new = family.draw(bits.fold(key, _SYNTH), chains, s.params, n, capacity)
+        new = _synthetic(family, sampler, bits.fold(key, _SYNTH), chains, s.params, n, capacity, t)
         first = t == 0
         real = _select(first, new, s.real)
         synth = _select(first, s.synth, family.merge(s.synth, new))
@@ -94,7 +115,9 @@ class _SubState(NamedTuple):
     filled: jax.Array
 
 
-def accumulate_subsample(family: Family, capacity: int, total: int, point_shape: tuple, itemsize: int) -> Scenario:
+def accumulate_subsample(
+    family: Family, capacity: int, total: int, point_shape: tuple, itemsize: int, sampler: Family | None = None
+) -> Scenario:
     """The pool accumulates all points; model t + 1 is fit to n_t of them drawn without replacement.
 
     The pool is a fixed buffer of ``total + capacity`` points per chain; the subset is the
@@ -109,7 +132,7 @@ def accumulate_subsample(family: Family, capacity: int, total: int, point_shape:
         return _SubState(p, pool, jnp.zeros((), jnp.int32))
 
     def step(key, chains, s, t, n):
-        new = family.points(bits.fold(key, _SYNTH), chains, s.params, capacity)
+        new = _synthetic_points(family, sampler, bits.fold(key, _SYNTH), chains, s.params, capacity, t)
         pool = jax.lax.dynamic_update_slice_in_dim(s.pool, new, s.filled, axis=1)
         filled = s.filled + n.astype(jnp.int32)
         u = bits.uniform(bits.fold(key, _SUB), chains, size, jnp.float32)
@@ -123,7 +146,9 @@ def accumulate_subsample(family: Family, capacity: int, total: int, point_shape:
     return Scenario("accumulate-subsample", init, step, lambda s: s.params, size * per_point + 4 * size)
 
 
-def fresh(family: Family, capacity: int, alpha: float, mixing: str, weight: float | None) -> Scenario:
+def fresh(
+    family: Family, capacity: int, alpha: float, mixing: str, weight: float | None, sampler: Family | None = None
+) -> Scenario:
     """Each generation's n_t points are a fraction alpha of fresh real samples.
 
     ``mixing="split"``: exactly round(alpha n_t) real points and the rest synthetic;
@@ -140,7 +165,7 @@ def fresh(family: Family, capacity: int, alpha: float, mixing: str, weight: floa
             n_real = binomial.binomial(bits.fold(key, _MIX), chains, nf, jnp.full_like(nf, alpha), nf.dtype)
         truth = family.truth(chains.shape[0])
         real = family.draw(bits.fold(key, _REAL), chains, truth, n_real, capacity)
-        synth = family.draw(bits.fold(key, _SYNTH), chains, params, nf - n_real, capacity)
+        synth = _synthetic(family, sampler, bits.fold(key, _SYNTH), chains, params, nf - n_real, capacity, t)
         return _fit(family, real, synth, weight)
 
     return Scenario("fresh", family.truth, step, lambda s: s, 0)
@@ -162,14 +187,19 @@ def build_scenario(
     weight: float | None = None,
     point_shape: tuple = (),
     itemsize: int = 4,
+    sampler: Family | None = None,
 ) -> Scenario:
-    """Build a scenario by name (one of :data:`SCENARIOS`)."""
+    """Build a scenario by name (one of :data:`SCENARIOS`).
+
+    ``sampler`` (see :mod:`collapse_theory.errors.sampling`) draws the synthetic data when the
+    fitted model is sampled with a bias; real data always come from ``family`` at the truth.
+    """
     if name == "replace":
-        return replace(family, capacity)
+        return replace(family, capacity, sampler)
     if name == "accumulate":
-        return accumulate(family, capacity, weight)
+        return accumulate(family, capacity, weight, sampler)
     if name == "accumulate-subsample":
-        return accumulate_subsample(family, capacity, total, point_shape, itemsize)
+        return accumulate_subsample(family, capacity, total, point_shape, itemsize, sampler)
     if name == "fresh":
-        return fresh(family, capacity, alpha, mixing, weight)
+        return fresh(family, capacity, alpha, mixing, weight, sampler)
     raise ValueError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")

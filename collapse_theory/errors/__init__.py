@@ -1,0 +1,1 @@
+"""Error sources beyond the statistical one: biased sampling (functional approximation error)."""
