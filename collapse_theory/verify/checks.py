@@ -79,6 +79,19 @@ CFG = {
         real_fraction=0.2,
         mixing="split",
     ),
+    "g_lam": dict(
+        family="gaussian", estimator="unbiased", scenario="replace", samples=20, generations=10, sampling_variance=0.8
+    ),
+    "fresh_lam": dict(
+        family="gaussian",
+        estimator="unbiased",
+        scenario="fresh",
+        samples=20,
+        generations=80,
+        real_fraction=0.2,
+        mixing="split",
+        sampling_variance=0.7,
+    ),
     "wf_fix": dict(family="categorical", scenario="replace", probs=PROBS, samples=10, generations=200, smoothing=0.0),
 }
 
@@ -124,6 +137,8 @@ class Check:
             bits.insert(2, f"{c['mixing']} a={c['real_fraction']}")
         if c.get("dim", 1) > 1:
             bits.insert(2, f"d={c['dim']}")
+        if c.get("sampling_variance", 1.0) != 1.0:
+            bits.insert(2, f"lambda={c['sampling_variance']}")
         return " ".join(b for b in bits if b)
 
 
@@ -204,6 +219,16 @@ CHECKS: list[Check] = [
     Check("schedules.power.mean_w2sq", _SC, "sched", 20, "w2_sq"),
     Check("schedules.power.mean_sq_mean_error", _SC, "sched", 20, "mu_err2"),
     Check("schedules.power.mean_sigma", _SC, "sched", 20, "sigma"),
+    # digest §1.7 biased sampling: model 1 is fit to real data, so E sigma_n^2 = lam^(n-1) sigma0^2
+    Check(
+        "gaussian.replace.unbiased.biased_sampling_mean_sigma2",
+        {"M": 20, "n": 9, "sigma0": 1.0, "lam": 0.8},
+        "g_lam",
+        10,
+        "sigma2",
+    ),
+    Check("fresh.split.biased.e_star", _FR | {"lam": 0.7}, "fresh_lam", 80, "mu_err2"),
+    Check("fresh.split.biased.v_star", _FR | {"lam": 0.7}, "fresh_lam", 80, "sigma2"),
     # digest §2.7 Wright–Fisher
     Check("wf.replace.mean_heterozygosity", {"H0": H0, "M": 20, "n": 10}, "wf_rep", 10, "heterozygosity"),
     Check("wf.one_step.mean_support", {"M": 20, "p": PROBS}, "wf_rep", 1, "support"),
