@@ -46,6 +46,20 @@ def _attempt(key, r, chains, d, c, log_d, dtype):
     return _accept(u[:, 0], u[:, 1], d, c, log_d)
 
 
+def _retry(key, chains, d, c, log_d, accepted, logg, dtype):
+    """Attempts 1, 2, ... until every lane has accepted; an accepted lane keeps its first value."""
+
+    def cond(state):
+        return ~jnp.all(state[1])
+
+    def body(state):
+        r, acc, lg = state
+        ok, val = _attempt(key, r, chains, d, c, log_d, dtype)
+        return r + 1, acc | ok, jnp.where(~acc & ok, val, lg)
+
+    return jax.lax.while_loop(cond, body, (jnp.uint32(1), accepted, logg))[2]
+
+
 def _buffer(lanes: int) -> int:
     return min(lanes, max(32, lanes // 32))
 
@@ -90,34 +104,17 @@ def log_gamma(
     sub_chains = chains[safe]
     sub_d, sub_c, sub_ld = (jnp.broadcast_to(v, lanes)[safe] for v in (d, c, log_d))
 
-    def sub_cond(state):
-        return ~jnp.all(state[1])
-
-    def sub_body(state):
-        r, acc, lg = state
-        ok, val = _attempt(key, r, sub_chains, sub_d, sub_c, sub_ld, dtype)
-        return r + 1, acc | ok, jnp.where(~acc & ok, val, lg)
-
-    _, _, sub_lg = jax.lax.while_loop(sub_cond, sub_body, (jnp.uint32(1), ~valid, jnp.zeros((size,), dtype)))
+    sub_lg = _retry(key, sub_chains, sub_d, sub_c, sub_ld, ~valid, jnp.zeros((size,), dtype), dtype)
     logg = logg.at[idx].set(sub_lg, mode="drop")
     accept = accept.at[idx].set(True, mode="drop")
-
     # Overflow (more rejections than the buffer holds): full-width retries from attempt 1.
-    def cond(state):
-        return ~jnp.all(state[1])
+    logg = _retry(key, chains, d, c, log_d, accept, logg, dtype)
 
-    def body(state):
-        r, acc, lg = state
-        ok, val = _attempt(key, r, chains, d, c, log_d, dtype)
-        return r + 1, acc | ok, jnp.where(~acc & ok, val, lg)
-
-    _, _, logg = jax.lax.while_loop(cond, body, (jnp.uint32(1), accept, logg))
+    boost = jnp.broadcast_to(boost, lanes)
 
     def boosted(lg):
         safe_shape = jnp.where(boost & (shape > 0), shape, 1.0)
         return jnp.where(boost, lg + jnp.log(first[:, 2]) / safe_shape, lg)
-
-    boost = jnp.broadcast_to(boost, lanes)
 
     logg = jax.lax.cond(jnp.any(boost), boosted, lambda lg: lg, logg)
     return jnp.where(shape > 0, logg, -jnp.inf)  # broadcasts a scalar shape
