@@ -1,61 +1,27 @@
 """Wright-Fisher multinomial chain: JAX tree multinomial vs numpy's vectorised multinomial.
 
 Workload: K states, n draws per generation, C chains, G generations; each generation draws
-counts ~ Multinomial(n, p) per chain and sets p <- counts / n. Throughput is reported in
-chain-generations per second (cg/s), numpy and JAX measured side by side in one run; JAX compile
-time is reported separately. Prints one JSON line per measurement and one with the ratio.
+counts ~ Multinomial(n, p) per chain and sets p <- counts / n (p starts uniform). JAX runs the
+generations in one jitted ``lax.scan``; numpy calls ``Generator.multinomial(n, p)`` on the (C, K)
+array once per generation. Both are timed side by side, interleaved, ``--repeats`` times; the
+JSON lines report the best and median times, chain-generations per second (cg/s) and the ratio
+jax / numpy of throughputs (> 1: JAX faster). JAX compile time is reported separately.
 
-Usage: python benchmarks/bench_multinomial_draft.py [--smoke] [--chains C] [--repeats R]
+The machine is shared, so JAX's two-thread kernels can wait for a busy core; ``--cores 1`` pins
+the process (numpy is single-threaded anyway) for a steadier comparison. The load average is
+recorded with each run.
+
+Usage: python benchmarks/bench_multinomial_draft.py [--smoke] [--cores N] [--repeats R] [--float64]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import statistics
 import time
-
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-from collapse_theory.random import bits
-from collapse_theory.random.binomial import multinomial
-
-
-def numpy_run(chains: int, states: int, n: int, gens: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    p = np.full((chains, states), 1.0 / states)
-    for _ in range(gens):
-        counts = rng.multinomial(n, p)
-        p = counts / n
-    return p
-
-
-def make_jax_run(chains: int, states: int, n: int, gens: int, dtype):
-    ch = jnp.arange(chains, dtype=jnp.uint32)
-    nn = jnp.full((chains,), n, dtype)
-
-    @jax.jit
-    def run(key):
-        def step(p, g):
-            counts = multinomial(bits.fold(key, g, 1), ch, nn, p, dtype)
-            return counts / n, None
-
-        p0 = jnp.full((chains, states), 1.0 / states, dtype)
-        p, _ = jax.lax.scan(step, p0, jnp.arange(gens, dtype=jnp.uint32))
-        return p
-
-    return run
-
-
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
@@ -66,14 +32,59 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--gens", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--cores", type=int, default=0, help="pin to this many cores (0: no pinning)")
     ap.add_argument("--float64", action="store_true")
     args = ap.parse_args()
     if args.smoke:
         args.chains, args.gens, args.repeats = 50, 5, 1
+    if args.cores:
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])
+
+    import jax  # after pinning: the CPU client sizes its thread pool at start-up
+    import jax.numpy as jnp
+    import numpy as np
+
+    from collapse_theory.random import bits
+    from collapse_theory.random.binomial import multinomial
+
     C, K, n, G = args.chains, args.states, args.draws, args.gens
     dtype = jnp.float64 if args.float64 else jnp.float32
+
+    def numpy_run(seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        p = np.full((C, K), 1.0 / K)
+        for _ in range(G):
+            p = rng.multinomial(n, p) / n
+        return p
+
+    with jax.enable_x64(args.float64):
+        chains = jnp.arange(C, dtype=jnp.uint32)
+        draws = jnp.full((C,), n, dtype)
+
+        @jax.jit
+        def jax_run(key):
+            def step(p, g):
+                return multinomial(bits.fold(key, g, 1), chains, draws, p, dtype) / n, None
+
+            p0 = jnp.full((C, K), 1.0 / K, dtype)
+            return jax.lax.scan(step, p0, jnp.arange(G, dtype=jnp.uint32))[0]
+
+        t0 = time.perf_counter()
+        jax.block_until_ready(jax_run(bits.key_from_seed(0)))
+        compile_s = time.perf_counter() - t0
+        t_np, t_jax = [], []
+        for r in range(args.repeats):  # interleaved, so both see the same machine load
+            t0 = time.perf_counter()
+            numpy_run(r)
+            t_np.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            jax.block_until_ready(jax_run(bits.key_from_seed(r + 1)))
+            t_jax.append(time.perf_counter() - t0)
+
     meta = {
         "machine": platform.machine(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "loadavg_1min": os.getloadavg()[0],
         "python": platform.python_version(),
         "jax": jax.__version__,
         "numpy": np.__version__,
@@ -82,26 +93,14 @@ def main() -> None:
         "draws": n,
         "gens": G,
         "dtype": jnp.dtype(dtype).name,
+        "repeats": args.repeats,
     }
-    with jax.enable_x64(args.float64):
-        run = make_jax_run(C, K, n, G, dtype)
-        key = bits.key_from_seed(0)
-        t0 = time.perf_counter()
-        jax.block_until_ready(run(key))
-        compile_s = time.perf_counter() - t0
-        t_np = t_jax = float("inf")
-        for r in range(args.repeats):  # interleave so both see the same machine load
-            t_np = min(t_np, best_time(lambda: numpy_run(C, K, n, G, r), 1))
-            key = bits.key_from_seed(r + 1)
-            t_jax = min(t_jax, best_time(lambda: jax.block_until_ready(run(key)), 1))
     cg = C * G
-    print(json.dumps({**meta, "impl": "numpy.multinomial", "seconds": t_np, "cg_per_s": cg / t_np}))
-    print(
-        json.dumps(
-            {**meta, "impl": "jax.tree_multinomial", "seconds": t_jax, "cg_per_s": cg / t_jax, "compile_s": compile_s}
-        )
-    )
-    print(json.dumps({**meta, "ratio_jax_over_numpy": t_np / t_jax}))
+    for impl, ts, extra in (("numpy.multinomial", t_np, {}), ("jax.tree_multinomial", t_jax, {"compile_s": compile_s})):
+        best, med = min(ts), statistics.median(ts)
+        print(json.dumps({**meta, "impl": impl, "best_s": best, "median_s": med, "cg_per_s": cg / best, **extra}))
+    ratio = {"ratio_best": min(t_np) / min(t_jax), "ratio_median": statistics.median(t_np) / statistics.median(t_jax)}
+    print(json.dumps({**meta, **ratio}))
 
 
 if __name__ == "__main__":
