@@ -91,7 +91,8 @@ def _uniforms(key, c, j, r, dtype) -> tuple[jax.Array, jax.Array]:
     if jnp.dtype(dtype) != jnp.float64:
         return bits._to_unit(w0, dtype), bits._to_unit(w1, dtype)
     w2, w3 = _threefry(key, hi, lo | jnp.uint32(1 << (_SLOT_BITS - 1)))
-    return jnp.moveaxis(bits._to_unit(jnp.stack([w0, w1, w2, w3], -1), dtype), -1, 0)
+    u = bits._to_unit(jnp.stack([w0, w1, w2, w3], -1), dtype)  # float64 pairs words (w0, w1), (w2, w3)
+    return u[..., 0], u[..., 1]
 
 
 def _inversion_steps(n, q, u, steps):
@@ -403,12 +404,12 @@ def multinomial(
     masses = [jnp.pad(jnp.maximum(jnp.asarray(probs, dtype), 0.0), ((0, 0), (0, 2**D - K)))]
     for _ in range(D):
         masses.append(masses[-1][:, 0::2] + masses[-1][:, 1::2])
-    split = []
+    parts = []
     for d in range(D):
         need = -(-K // 2 ** (D - d))
         a, b = masses[D - d - 1][:, 0 : 2 * need : 2], masses[D - d - 1][:, 1 : 2 * need : 2]
-        split.append(jnp.where(a + b > 0.0, a / jnp.where(a + b > 0.0, a + b, 1.0), 0.0))
-    split = jnp.pad(jnp.concatenate(split, axis=1).T, ((0, W), (0, 0)))  # [nodes, C]
+        parts.append(jnp.where(a + b > 0.0, a / jnp.where(a + b > 0.0, a + b, 1.0), 0.0))
+    split = jnp.pad(jnp.concatenate(parts, axis=1).T, ((0, W), (0, 0)))  # [nodes, C]
     counts = jnp.zeros((cols, C), dtype).at[0].set(n)  # row per tree node
 
     def step(counts, pack):
