@@ -73,3 +73,11 @@ def test_fixation_probability_equals_initial_frequency():
     for i, p in enumerate(p0):
         hit = absorbed & np.isclose(tv, 1 - p, atol=1e-5)
         assert_mean(hit.astype(float), p, ALPHA, 3, f"P(fix at state {i})")
+
+
+def test_accumulate_subsample_first_generation_and_support():
+    """Model 1 is fit to all M real points (the pool holds only them): E H_1 = (1 - 1/M) H0; the
+    pool keeps the real points forever, so later fits can only use states seen so far."""
+    r = sim(scenario="accumulate-subsample", generations=20, record=(1, 20), chains=4000)
+    assert_mean(r.values["heterozygosity"][0], H0 * (1 - 1 / M), ALPHA, 1, "subsample E H_1")
+    assert np.all(np.isfinite(r.values["heterozygosity"])) and np.all(r.values["support"] >= 1)
