@@ -21,7 +21,7 @@ the law is exact up to the uniforms' resolution (``2**-23`` in float32, ``2**-52
 XLA (CPU, measured): a cheap elementwise chain is copied into every fusion that reads it, and
 optimisation barriers are dropped before fusion, so long chains leave through one reader (a
 loop or cond) or :func:`_materialize`; gathers inside a fusion slow it 3-6x; the library's
-Threefry is a rolled loop on CPU, hence :func:`_threefry`.
+Threefry is a rolled loop on CPU, hence :func:`collapse_theory.random.bits.threefry2x32`.
 
 References:
     W. Hörmann, "The generation of binomial random variates", J. Stat. Comput. Simul. 46 (1993).
@@ -71,26 +71,14 @@ def _stirling_tail(k: jax.Array) -> jax.Array:
     return out
 
 
-def _threefry(key: bits.KeyPair, x0: jax.Array, x1: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Threefry-2x32 (20 rounds) of counters ``(x0, x1)``, bit-identical to the library's."""
-    ks = (key[0], key[1], key[0] ^ key[1] ^ jnp.uint32(0x1BD11BDA))
-    x0, x1 = x0 + ks[0], x1 + ks[1]
-    for i in range(5):
-        for d in ((13, 15, 26, 6), (17, 29, 16, 24))[i % 2]:
-            x0 = x0 + x1
-            x1 = ((x1 << jnp.uint32(d)) | (x1 >> jnp.uint32(32 - d))) ^ x0
-        x0, x1 = x0 + ks[(i + 1) % 3], x1 + ks[(i + 2) % 3] + jnp.uint32(i + 1)
-    return x0, x1
-
-
 def _uniforms(key, c, j, r, dtype) -> tuple[jax.Array, jax.Array]:
     """Uniforms ``(u, v)`` of attempt ``r`` of lanes ``(c, j)`` (arrays that broadcast together)."""
     lo = (jnp.asarray(r, jnp.uint32) << _SLOT_BITS) | j.astype(jnp.uint32)
     hi = jnp.broadcast_to(c.astype(jnp.uint32), lo.shape)
-    w0, w1 = _threefry(key, hi, lo)
+    w0, w1 = bits.threefry2x32(key, hi, lo)
     if jnp.dtype(dtype) != jnp.float64:
         return bits._to_unit(w0, dtype), bits._to_unit(w1, dtype)
-    w2, w3 = _threefry(key, hi, lo | jnp.uint32(1 << (_SLOT_BITS - 1)))
+    w2, w3 = bits.threefry2x32(key, hi, lo | jnp.uint32(1 << (_SLOT_BITS - 1)))
     u = bits._to_unit(jnp.stack([w0, w1, w2, w3], -1), dtype)  # float64 pairs words (w0, w1), (w2, w3)
     return u[..., 0], u[..., 1]
 
@@ -416,7 +404,7 @@ def multinomial(
         s, (src, pcol, dst), real = pack
         m = jax.lax.dynamic_slice_in_dim(counts, src, W)
         p = jnp.where(real[:, None], jax.lax.dynamic_slice_in_dim(split, pcol, W), 0.0)
-        x = _binomial_lanes(jnp.stack(_threefry(key, s, jnp.uint32(_TAG_TREE))), chains, m, p, dtype)
+        x = _binomial_lanes(jnp.stack(bits.threefry2x32(key, s, jnp.uint32(_TAG_TREE))), chains, m, p, dtype)
         kids = jnp.stack([x, m - x], axis=1).reshape(2 * W, C)
         return jax.lax.dynamic_update_slice_in_dim(counts, kids, dst, axis=0), None
 

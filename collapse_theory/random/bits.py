@@ -5,7 +5,7 @@ the generation and the *global* chain index, so results do not depend on batch s
 chunking or device count, and a longer run extends a shorter one exactly.
 
 The generator is Threefry-2x32 with 20 rounds (Salmon et al., "Parallel random numbers: as easy
-as 1, 2, 3", SC 2011), called through :func:`jax.extend.random.threefry_2x32`. A *key* here is a
+as 1, 2, 3", SC 2011), bit-identical to :func:`jax.extend.random.threefry_2x32`. A *key* here is a
 ``uint32[2]`` array (the raw data of a JAX threefry key). Words for chain ``c`` are the Threefry
 outputs for the counters ``(c, 0), (c, 1), ...`` under that key, two words per counter.
 
@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.extend.random import threefry_2x32
 
-__all__ = ["KeyPair", "key_from_seed", "fold", "words", "uniform", "normal", "to_normal"]
+__all__ = ["KeyPair", "key_from_seed", "threefry2x32", "fold", "words", "uniform", "normal", "to_normal"]
 
 KeyPair = jax.Array  # uint32[2]
 
@@ -41,13 +40,28 @@ def key_from_seed(seed: int) -> KeyPair:
     return jnp.array([hi, lo], dtype=jnp.uint32)
 
 
+def threefry2x32(key: KeyPair, x0: jax.Array, x1: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Threefry-2x32 (20 rounds) of counters ``(x0, x1)`` under ``key``, unrolled.
+
+    Bit-identical to :func:`jax.extend.random.threefry_2x32` (tested), whose CPU lowering is a
+    rolled loop; the straight-line version lets XLA fuse the hash with its consumers.
+    """
+    ks = (key[0], key[1], key[0] ^ key[1] ^ jnp.uint32(0x1BD11BDA))
+    x0, x1 = x0 + ks[0], x1 + ks[1]
+    for i in range(5):
+        for d in ((13, 15, 26, 6), (17, 29, 16, 24))[i % 2]:
+            x0 = x0 + x1
+            x1 = ((x1 << jnp.uint32(d)) | (x1 >> jnp.uint32(32 - d))) ^ x0
+        x0, x1 = x0 + ks[(i + 1) % 3], x1 + ks[(i + 2) % 3] + jnp.uint32(i + 1)
+    return x0, x1
+
+
 def fold(key: KeyPair, a: jax.typing.ArrayLike, b: jax.typing.ArrayLike = 0) -> KeyPair:
     """Derive a new key from ``key`` and two 32-bit integers (e.g. generation and purpose).
 
     One scalar Threefry hash; cheap enough to call once per generation and purpose.
     """
-    counts = jnp.stack([jnp.asarray(a, jnp.uint32), jnp.asarray(b, jnp.uint32)])
-    return threefry_2x32(key, counts)
+    return jnp.stack(threefry2x32(key, jnp.asarray(a, jnp.uint32), jnp.asarray(b, jnp.uint32)))
 
 
 def words(key: KeyPair, chains: jax.Array, n: int) -> jax.Array:
@@ -65,10 +79,8 @@ def words(key: KeyPair, chains: jax.Array, n: int) -> jax.Array:
     half = (n + 1) // 2
     c = jnp.broadcast_to(chains.astype(jnp.uint32)[:, None], (chains.shape[0], half))
     j = jnp.broadcast_to(jnp.arange(half, dtype=jnp.uint32)[None, :], c.shape)
-    out = threefry_2x32(key, jnp.concatenate([c.reshape(-1), j.reshape(-1)]))
-    size = c.size
-    w = jnp.stack([out[:size], out[size:]], axis=-1).reshape(chains.shape[0], 2 * half)
-    return w[:, :n]
+    y0, y1 = threefry2x32(key, c, j)
+    return jnp.stack([y0, y1], axis=-1).reshape(chains.shape[0], 2 * half)[:, :n]
 
 
 def _to_unit(w: jax.Array, dtype) -> jax.Array:

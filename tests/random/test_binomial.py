@@ -171,17 +171,6 @@ def test_binomial_few_btrs_lanes_take_the_small_retry_buffer(dtype):
     assert binomial_pvalue(x, 400, 0.5) > ALPHA
 
 
-def test_threefry_matches_the_library():
-    from jax.extend.random import threefry_2x32
-
-    key = bits.key_from_seed(2**40 + 17)
-    x0 = jnp.arange(1000, dtype=jnp.uint32) * jnp.uint32(2654435761)
-    x1 = jnp.arange(1000, dtype=jnp.uint32) ^ jnp.uint32(0xDEADBEEF)
-    ref = threefry_2x32(key, jnp.concatenate([x0, x1]))
-    a, b = binomial_module._threefry(key, x0, x1)
-    np.testing.assert_array_equal(np.concatenate([a, b]), np.asarray(ref))
-
-
 def test_binomial_negative_control_wrong_p_is_rejected():
     x = draw_binomial(9, 20, 0.3)
     assert binomial_pvalue(x, 20, 0.31) < ALPHA
