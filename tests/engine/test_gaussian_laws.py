@@ -70,10 +70,11 @@ def test_negative_control_kernels_with_different_m_disagree():
         assert_two_sample_ks(a.values["log_sigma2"][0], b.values["log_sigma2"][0], ALPHA)
 
 
-def test_long_horizon_stays_exact():
+@pytest.mark.parametrize("kernel", ["exact", "sample"])
+def test_long_horizon_stays_exact(kernel):
     """10^4 generations at M = 10: log sigma^2 ~ -1000, far below float32's range for sigma^2."""
     m, n = 10, 10_000
-    r = sim(samples=m, generations=n, chains=2000, record=(n,))
+    r = sim(samples=m, generations=n, chains=2000 if kernel == "exact" else 512, record=(n,), kernel=kernel)
     drift = special.digamma((m - 1) / 2) + np.log(2 / (m - 1))
     ls = r.values["log_sigma2"][0]
     assert np.all(np.isfinite(ls))
@@ -132,14 +133,14 @@ def test_multivariate_log_det_trace_mean(kernel):
 
 
 def test_multivariate_long_horizon_finite():
-    r = sim(dim=3, samples=5, generations=3000, chains=256, record=(3000,))
+    """10^4 generations, d = 3, M = 5: log det ~ -2.7e4 and the eigenvalues spread by e^(thousands);
+    the log-Cholesky form keeps every metric finite and E log det on its exact line."""
+    n, m = 10_000, 5
+    r = sim(dim=3, samples=m, generations=n, chains=256, record=(n,))
     for k in r.values:
-        assert np.all(np.isfinite(r.values[k])) or k == "trace", k
-    m = 5
-    e_logdet = 3000 * sum(special.digamma((m - j) / 2) + np.log(2 / (m - 1)) for j in range(1, 4))
-    tri = 3000 * sum(special.polygamma(1, (m - j) / 2) for j in range(1, 4))
-    assert_mean(r.values["log_det"][0], e_logdet, ALPHA, 1, "E log det at 3000")
-    assert abs(np.mean(r.values["log_det"][0]) - e_logdet) < 5 * np.sqrt(tri / 256)
+        assert np.all(np.isfinite(r.values[k])), k
+    e_logdet = n * sum(special.digamma((m - j) / 2) + np.log(2 / (m - 1)) for j in range(1, 4))
+    assert_mean(r.values["log_det"][0], e_logdet, ALPHA, 1, "E log det at 1e4")
 
 
 def test_subsample_matches_independent_reference():
