@@ -45,7 +45,7 @@ def main() -> None:
     import numpy as np
 
     from collapse_theory.random import bits
-    from collapse_theory.random.binomial import multinomial
+    from collapse_theory.random.multinomial import multinomial
 
     C, K, n, G = args.chains, args.states, args.draws, args.gens
     dtype = jnp.float64 if args.float64 else jnp.float32

@@ -75,11 +75,11 @@ def categorical(
         return Stats(jnp.zeros((c,), dtype), jnp.zeros((c, k), dtype))
 
     def draw_exact(key, chains, p, n, capacity):
-        from collapse_theory.random import binomial
+        from collapse_theory.random.multinomial import multinomial
 
         del capacity
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
-        counts = binomial.multinomial(bits.fold(key, _COUNTS), chains, n, p.probs, dtype)
+        counts = multinomial(bits.fold(key, _COUNTS), chains, n, p.probs, dtype)
         return Stats(n, counts.astype(dtype))
 
     def points(key, chains, p, capacity):

@@ -1,11 +1,11 @@
-"""Exact batched binomial and multinomial samplers on the counter-based stream.
+"""Exact batched binomial sampler on the counter-based stream.
 
 Binomial(n, p) per lane, with per-lane ``n`` and ``p``: by symmetry only ``q = min(p, 1 - p)``
 is sampled (``X = n - Bin(n, 1 - p)`` when ``p > 1/2``); lanes with ``n q = 0`` are 0. Lanes with
 ``n q < 30`` use sequential-search inversion, unrolled into one fused pass; the others use
 Hörmann's transformed rejection BTRS (valid for ``n q >= 10``), several attempts per lane and
-pass, with compacted retries. The multinomial splits its draws down a binary tree of conditional
-binomials (:func:`multinomial`).
+pass, with compacted retries. :mod:`collapse_theory.random.multinomial` builds on
+:func:`binomial_lanes`.
 
 Streams. Attempt ``r`` of lane ``(chain c, slot j)`` reads the Threefry-2x32 block at counter
 ``(c, r * 2**16 + j)`` (float64 also ``(c, r * 2**16 + 2**15 + j)``) under the call's key, and
@@ -35,11 +35,10 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from collapse_theory.random import bits
 
-__all__ = ["binomial", "multinomial"]
+__all__ = ["binomial", "binomial_lanes"]
 
 _INV_MEAN = 30.0  # n q below this: inversion, else BTRS (valid for n q >= 10)
 _INV_STEPS = 64  # unrolled inversion steps (even); P(X >= 64 | n q < 30) < 5e-8
@@ -50,8 +49,6 @@ _RETRY_ATTEMPTS = 4  # ... and per lane and pass of the retry loop (all fail w.p
 _SMALL_BUFFER = 64  # retry slots when few lanes are left ...
 _SMALL_ATTEMPTS = 4  # ... with this many attempts per lane and pass (all fail w.p. < 0.01)
 _SLOT_BITS = 16  # attempt number and lane slot share the second counter word
-_TAG_TREE = 0x510E527F
-_PACK_OVERHEAD = 100.0  # dispatch cost of one binomial call, in lanes of work times chains
 
 # log k! - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2] for k = 0..9 (Hörmann 1993, table).
 _STIRLING_TAIL = [
@@ -263,7 +260,7 @@ def _prefix_count(m: jax.Array) -> jax.Array:
     return (inner + (_prefix_count(tot) - tot)[:, None]).reshape(-1)[:P]
 
 
-def _binomial_lanes(key, chains, n, p, dtype):
+def binomial_lanes(key, chains, n, p, dtype):
     """Binomial(n, p) for ``(N, C)`` lanes; lane ``(j, c)`` is slot ``j`` of chain ``chains[c]``."""
     N, C = n.shape
     if N >= 2 ** (_SLOT_BITS - 1):
@@ -325,89 +322,4 @@ def binomial(
         Hörmann (1993), algorithm BTRS; Devroye (1986), section X.4.3 (inversion).
     """
     n, p = (jnp.broadcast_to(jnp.asarray(z, dtype).reshape(1, -1), (1, chains.shape[0])) for z in (n, p))
-    return _binomial_lanes(key, chains, n, p, dtype)[0]
-
-
-def _tree_plan(K: int, C: int):
-    """Packs of ``W`` consecutive internal nodes of one depth, as rows of the count table.
-
-    Node ``(d, i)`` covers states ``[i 2**(D-d), (i+1) 2**(D-d))`` and lives in row ``off[d] + i``:
-    a pack reads ``W`` consecutive rows and writes its ``2 W`` children consecutively. Padding lanes
-    get ``p = 0`` and write past their depth's last real child, into rows the next depth overwrites
-    before anyone reads them. ``W`` minimises lanes plus packs times ``_PACK_OVERHEAD / C``.
-    """
-    D = max(1, math.ceil(math.log2(K)))
-    need = [-(-K // 2 ** (D - d)) for d in range(D + 1)]
-    off = np.concatenate([[0], np.cumsum(need)]).astype(int)
-
-    def packs_for(W):
-        return sum(-(-need[d] // W) for d in range(D))
-
-    W = min(range(1, max(need[:D]) + 1), key=lambda W: (W + _PACK_OVERHEAD / C) * packs_for(W))
-    rows = np.array(
-        [(off[d] + i, off[d] + i, off[d + 1] + 2 * i, i, need[d]) for d in range(D) for i in range(0, need[d], W)]
-    )
-    mask = (rows[:, 3:4] + np.arange(W)) < rows[:, 4:5]
-    return W, int(off[D]), int(rows[:, 2].max()) + 2 * W, rows[:, :3].astype(np.int32), mask
-
-
-def multinomial(
-    key: bits.KeyPair,
-    chains: jax.Array,
-    n: jax.typing.ArrayLike,
-    probs: jax.Array,
-    dtype=jnp.float32,
-) -> jax.Array:
-    """One Multinomial(n, probs) count vector per chain, exact in law.
-
-    The states are split down a balanced binary tree (``K`` padded to ``2**D``, ``D = ceil(log2
-    K)``): a node with ``m`` draws whose halves have masses ``a, b`` sends ``Bin(m, a / (a + b))``
-    left and the rest right. That is the multinomial law (aggregates of a multinomial are
-    multinomial; given them, the parts are independent multinomials), with ``K - 1`` binomials as
-    in the sequential scheme. Masses are pairwise sums of ``probs``, so small states keep their
-    relative precision; counts sum to ``n`` exactly. The binomials run in a ``lax.scan`` over
-    packs of nodes of one depth (one kernel compiled whatever ``K``); pack ``s`` draws with
-    ``fold(key, s)``, its lane ``j`` being stream slot ``j``.
-
-    Args:
-        key: ``uint32[2]`` key, already folded with generation and purpose.
-        chains: ``uint32[C]`` global chain indices.
-        n: ``[C]`` (or scalar) numbers of draws, integer-valued and ``>= 0``.
-        probs: ``[C, K]`` non-negative weights (negative entries count as 0). Each row is used
-            normalised by its sum, so rows that sum to 1 up to rounding are fine.
-        dtype: float32 or float64.
-
-    Returns:
-        ``dtype[C, K]`` counts (integer-valued floats).
-
-    References:
-        Devroye (1986), section XI.1.4 (multinomial by conditional binomials).
-    """
-    C, K = probs.shape
-    n = jnp.broadcast_to(jnp.asarray(n, dtype).reshape(-1), (C,))
-    if K == 1:
-        return n[:, None]
-    W, leaf0, cols, starts, mask = _tree_plan(K, C)
-    D = max(1, math.ceil(math.log2(K)))
-    masses = [jnp.pad(jnp.maximum(jnp.asarray(probs, dtype), 0.0), ((0, 0), (0, 2**D - K)))]
-    for _ in range(D):
-        masses.append(masses[-1][:, 0::2] + masses[-1][:, 1::2])
-    parts = []
-    for d in range(D):
-        need = -(-K // 2 ** (D - d))
-        a, b = masses[D - d - 1][:, 0 : 2 * need : 2], masses[D - d - 1][:, 1 : 2 * need : 2]
-        parts.append(jnp.where(a + b > 0.0, a / jnp.where(a + b > 0.0, a + b, 1.0), 0.0))
-    split = jnp.pad(jnp.concatenate(parts, axis=1).T, ((0, W), (0, 0)))  # [nodes, C]
-    counts = jnp.zeros((cols, C), dtype).at[0].set(n)  # row per tree node
-
-    def step(counts, pack):
-        s, (src, pcol, dst), real = pack
-        m = jax.lax.dynamic_slice_in_dim(counts, src, W)
-        p = jnp.where(real[:, None], jax.lax.dynamic_slice_in_dim(split, pcol, W), 0.0)
-        x = _binomial_lanes(jnp.stack(bits.threefry2x32(key, s, jnp.uint32(_TAG_TREE))), chains, m, p, dtype)
-        kids = jnp.stack([x, m - x], axis=1).reshape(2 * W, C)
-        return jax.lax.dynamic_update_slice_in_dim(counts, kids, dst, axis=0), None
-
-    packs = (jnp.arange(starts.shape[0], dtype=jnp.uint32), jnp.asarray(starts), jnp.asarray(mask))
-    counts, _ = jax.lax.scan(step, counts, packs)
-    return counts[leaf0 : leaf0 + K].T
+    return binomial_lanes(key, chains, n, p, dtype)[0]

@@ -24,7 +24,8 @@ import scipy.stats as st
 
 from collapse_theory.random import binomial as binomial_module
 from collapse_theory.random import bits
-from collapse_theory.random.binomial import binomial, multinomial
+from collapse_theory.random.binomial import binomial
+from collapse_theory.random.multinomial import multinomial
 
 ALPHA = 1e-4
 C = 100_000  # lanes per draw
