@@ -86,10 +86,6 @@ def build_sampler(config: SimConfig, family: Family, dtype) -> Family | None:
     )
 
 
-def _point_shape(config: SimConfig) -> tuple[int, ...]:
-    return (config.dim,) if (config.family == "gaussian" and config.dim > 1) else ()
-
-
 LANE_MULTIPLE = 64
 """Compiled chunks hold a multiple of this many chains (padding chains are computed and dropped).
 
@@ -162,8 +158,6 @@ def _program(key: SimConfig, chunk: int):
         alpha=key.real_fraction,
         mixing=key.mixing,
         weight=key.real_weight,
-        point_shape=_point_shape(key),
-        itemsize=jnp.dtype(dtype).itemsize,
         sampler=sampler,
     )
     names = family.metric_names

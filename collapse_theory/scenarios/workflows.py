@@ -31,16 +31,12 @@ _SYNTH, _REAL, _MIX, _SUB = 11, 12, 13, 14
 
 
 class Scenario(NamedTuple):
-    """A data workflow: ``init(C)``, ``step(key, chains, state, t, n_t)``, ``params(state)``.
-
-    ``bytes_per_chain`` estimates the state's memory per chain, for choosing chunk sizes.
-    """
+    """A data workflow: ``init(C)``, ``step(key, chains, state, t, n_t)``, ``params(state)``."""
 
     name: str
     init: Callable[[int], Any]
     step: Callable[..., Any]
     params: Callable[[Any], Any]
-    bytes_per_chain: int
 
 
 def _select(pred, a, b):
@@ -80,7 +76,7 @@ def replace(family: Family, capacity: int, sampler: Family | None = None) -> Sce
     def step(key, chains, params, t, n):
         return family.fit(_synthetic(family, sampler, bits.fold(key, _SYNTH), chains, params, n, capacity, t))
 
-    return Scenario("replace", family.truth, step, lambda s: s, 0)
+    return Scenario("replace", family.truth, step, lambda s: s)
 
 
 class _AccState(NamedTuple):
@@ -106,7 +102,7 @@ def accumulate(family: Family, capacity: int, weight: float | None, sampler: Fam
         synth = _select(first, s.synth, family.merge(s.synth, new))
         return _AccState(_fit(family, real, synth, weight), real, synth)
 
-    return Scenario("accumulate", init, step, lambda s: s.params, 0)
+    return Scenario("accumulate", init, step, lambda s: s.params)
 
 
 class _SubState(NamedTuple):
@@ -116,7 +112,7 @@ class _SubState(NamedTuple):
 
 
 def accumulate_subsample(
-    family: Family, capacity: int, total: int, point_shape: tuple, itemsize: int, sampler: Family | None = None
+    family: Family, capacity: int, total: int, sampler: Family | None = None
 ) -> Scenario:
     """The pool accumulates all points; model t + 1 is fit to n_t of them drawn without replacement.
 
@@ -142,8 +138,7 @@ def accumulate_subsample(
         mask = jnp.broadcast_to(jnp.arange(capacity)[None, :] < n, idx.shape)
         return _SubState(family.fit(family.points_stats(sub, mask)), pool, filled)
 
-    per_point = itemsize * int(max(1, int(jnp.prod(jnp.asarray(point_shape))) if point_shape else 1))
-    return Scenario("accumulate-subsample", init, step, lambda s: s.params, size * per_point + 4 * size)
+    return Scenario("accumulate-subsample", init, step, lambda s: s.params)
 
 
 def fresh(
@@ -168,7 +163,7 @@ def fresh(
         synth = _synthetic(family, sampler, bits.fold(key, _SYNTH), chains, params, nf - n_real, capacity, t)
         return _fit(family, real, synth, weight)
 
-    return Scenario("fresh", family.truth, step, lambda s: s, 0)
+    return Scenario("fresh", family.truth, step, lambda s: s)
 
 
 def params_dtype(params) -> Any:
@@ -185,8 +180,6 @@ def build_scenario(
     alpha: float = 0.0,
     mixing: str = "split",
     weight: float | None = None,
-    point_shape: tuple = (),
-    itemsize: int = 4,
     sampler: Family | None = None,
 ) -> Scenario:
     """Build a scenario by name (one of :data:`SCENARIOS`).
@@ -199,7 +192,7 @@ def build_scenario(
     if name == "accumulate":
         return accumulate(family, capacity, weight, sampler)
     if name == "accumulate-subsample":
-        return accumulate_subsample(family, capacity, total, point_shape, itemsize, sampler)
+        return accumulate_subsample(family, capacity, total, sampler)
     if name == "fresh":
         return fresh(family, capacity, alpha, mixing, weight, sampler)
     raise ValueError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
