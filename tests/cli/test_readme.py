@@ -23,3 +23,16 @@ def test_schedule_parser_is_safe():
     for bad in ("t.__class__", "open('x')", "lambda: 1", "[t]", "t if t else 2", "9**9**9"):
         with pytest.raises(ScheduleError):
             evaluate_schedule(bad, 3)
+
+
+def test_readme_theory_example_runs(capsys):
+    import json
+    import shlex
+
+    from collapse_theory.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith("collapse-theory theory eval"))
+    assert main(shlex.split(line.split("#")[0])[1:]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert abs(out["value"] - 0.758860) < 1e-6  # digest section 2.1, M = 10, n = 5
