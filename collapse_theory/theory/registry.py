@@ -42,6 +42,8 @@ TOPICS = (
     "poisson",
     "regression",
     "kde",
+    "rounding",
+    "bayes",
 )
 
 
