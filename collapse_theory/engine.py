@@ -29,8 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from collapse_theory.build import build_family, build_sampler, bytes_per_chain, carrier_dtype
 from collapse_theory.config import ConfigError, SimConfig
-from collapse_theory.families.base import Family
 from collapse_theory.progress import Progress
 from collapse_theory.random import bits
 from collapse_theory.results import SimulationResult, Timing
@@ -42,48 +42,6 @@ MEMORY_BUDGET_BYTES = 512 * 2**20
 """Approximate per-chunk working-set budget used to choose the automatic chunk size."""
 
 _GEN_PURPOSE = 0x5EED
-
-
-def build_family(config: SimConfig, dtype) -> Family:
-    """The family of a validated configuration."""
-    assert config.estimator is not None, "validate the configuration first"
-    if config.family == "gaussian":
-        assert config.mean is not None and (config.cov is not None or config.cov_diag is not None)
-        if config.dim == 1:
-            from collapse_theory.families.gaussian import gaussian
-
-            var = config.cov[0][0] if config.cov is not None else config.cov_diag[0]  # type: ignore[index]
-            return gaussian(config.mean[0], var, config.estimator, config.kernel, dtype)
-        from collapse_theory.families.gaussian_nd import gaussian_nd
-
-        cov = np.asarray(config.cov) if config.cov is not None else np.diag(np.asarray(config.cov_diag))
-        return gaussian_nd(config.mean, cov, config.estimator, config.kernel, dtype)
-    from collapse_theory.families.categorical import categorical
-
-    assert config.probs is not None
-
-    return categorical(config.probs, config.estimator, config.smoothing, config.kernel, dtype)
-
-
-def build_sampler(config: SimConfig, family: Family, dtype) -> Family | None:
-    """The biased sampler for synthetic data, or None when sampling is unbiased."""
-    if not config.biased():
-        return None
-    from collapse_theory.errors.sampling import biased_sampler
-
-    truncated = None
-    if config.truncate is not None:
-        from collapse_theory.families.gaussian import gaussian
-
-        assert config.mean is not None and config.cov_diag is not None and config.estimator is not None
-        truncated = gaussian(config.mean[0], config.cov_diag[0], config.estimator, "sample", dtype, config.truncate)
-    return biased_sampler(
-        family,
-        variance=config.sampling_variance,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        truncated=truncated,
-    )
 
 
 LANE_MULTIPLE = 64
@@ -100,15 +58,7 @@ def _round_lanes(n: int) -> int:
 def _chunk_size(config: SimConfig, capacity: int, state_bytes: int, itemsize: int) -> int:
     if config.chunk_size is not None:
         return _round_lanes(min(config.chunk_size, config.chains))
-    width = 1
-    if config.family == "categorical":
-        width = len(config.probs or ())
-    elif config.dim > 1:
-        width = config.dim * config.dim
-    per_chain = state_bytes + 8 * itemsize * (
-        width + (capacity if config.kernel == "sample" else 1) * max(1, config.dim)
-    )
-    per_chain = max(per_chain, 64)
+    per_chain = state_bytes + bytes_per_chain(config, capacity, itemsize)
     budget_chunk = max(1, MEMORY_BUDGET_BYTES // per_chain)
     return _round_lanes(int(min(config.chains, budget_chunk, 65536)))
 
@@ -132,9 +82,9 @@ def simulate(config: SimConfig, *, progress: bool | None = None) -> SimulationRe
 
     """
     config = config.validated()
-    x64 = config.precision == "float64"
-    with jax.enable_x64(x64):
-        return _simulate(config, jnp.float64 if x64 else jnp.float32, progress)
+    dtype = carrier_dtype(config)
+    with jax.enable_x64(dtype == jnp.float64):
+        return _simulate(config, dtype, progress)
 
 
 def _graph_key(config: SimConfig) -> SimConfig:
@@ -145,7 +95,7 @@ def _graph_key(config: SimConfig) -> SimConfig:
 @functools.lru_cache(maxsize=32)
 def _program(key: SimConfig, chunk: int):
     """Compile (init, advance, measure) once per graph-shaping configuration and chunk size."""
-    dtype = jnp.float64 if key.precision == "float64" else jnp.float32
+    dtype = carrier_dtype(key)
     family = build_family(key, dtype)
     sampler = build_sampler(key, family, dtype)
     sizes = key.sizes()
@@ -186,7 +136,7 @@ def _program(key: SimConfig, chunk: int):
 def _scenario_bytes(config: SimConfig, capacity: int, total: int, itemsize: int) -> int:
     if config.scenario != "accumulate-subsample":
         return 0
-    width = config.dim if (config.family == "gaussian" and config.dim > 1) else 1
+    width = {"gaussian": config.dim, "regression": config.dim + 1}.get(config.family, 1)
     return (total + capacity) * (itemsize * width + 4)
 
 

@@ -42,6 +42,10 @@ class Family(NamedTuple):
         metrics: ``Params -> dict[str, Array[C]]``; per-chain summaries, by their contract names.
         metric_names: the names :attr:`metrics` returns, in order.
         distribution: ``Params -> numpyro.distributions.Distribution`` for densities and KLs.
+        real: ``(key, chains, n, capacity) -> Stats``; statistics of ``n`` draws from the truth
+            when the truth is not a member of the family (a misspecified fit); ``None`` draws
+            real data with :attr:`draw` at :attr:`truth`.
+        real_points: ``(key, chains, capacity) -> Array``; explicit real points, likewise.
 
     """
 
@@ -57,3 +61,5 @@ class Family(NamedTuple):
     metrics: Callable[[Params], dict[str, jax.Array]]
     metric_names: tuple[str, ...]
     distribution: Callable[[Params], Any]
+    real: Callable[..., Stats] | None = None
+    real_points: Callable[..., jax.Array] | None = None

@@ -18,13 +18,17 @@ References:
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro.distributions as dist
 
+from collapse_theory.families import truths
 from collapse_theory.families.base import Family
+from collapse_theory.families.truths import Truth
 from collapse_theory.metrics import gaussian as gm
 from collapse_theory.random import bits, gamma
 
@@ -74,6 +78,7 @@ def gaussian(
     kernel: str = "exact",
     dtype=jnp.float32,
     truncate: float | None = None,
+    truth: Truth | None = None,
 ) -> Family:
     """Build the 1-D Gaussian family.
 
@@ -81,19 +86,29 @@ def gaussian(
         mean: true mean mu_0.
         var: true variance sigma_0^2 (> 0).
         estimator: ``"unbiased"`` (divide SS by n - 1) or ``"mle"`` (divide by n).
-        kernel: ``"exact"`` (sufficient statistics) or ``"sample"`` (draw and fit n points).
+        kernel: ``"exact"`` (sufficient statistics), ``"sample"`` (draw and fit n points) or
+            ``"population"`` (infinite samples: the fit is the model's, or the truth's, moments
+            exactly, so the statistical error is switched off; ``n`` is then a weight).
         dtype: float32 or float64.
         truncate: if given, draws are restricted to |x - mu| <= truncate * sigma (inversion of
             the normal CDF on [Phi(-k), Phi(k)]; sample kernel only).
+        truth: a non-Gaussian truth (:mod:`collapse_theory.families.truths`); ``mean`` and
+            ``var`` are then ignored, the reference Gaussian of the metrics is the truth's
+            moment-matched fit, and ``w2_sq`` and ``kl`` are computed against the truth itself.
 
     Returns:
         A :class:`~collapse_theory.families.base.Family`.
 
     """
     ddof = {"unbiased": 1.0, "mle": 0.0}[estimator]
-    mu0, log_sigma0 = float(mean), 0.5 * float(jnp.log(var))
+    if kernel == "population":
+        ddof = 0.0  # infinite samples: both estimators are the population variance
+    if truth is not None:
+        mean, var = truths.moments(truth)
+    target = truth
+    mu0, log_sigma0 = float(mean), 0.5 * math.log(var)
 
-    def truth(c):
+    def model0(c):
         return Params(jnp.full((c,), mu0, dtype), jnp.full((c,), log_sigma0, dtype))
 
     def empty(c):
@@ -109,6 +124,11 @@ def gaussian(
         sigma = jnp.exp(p.log_sigma)
         mean = p.mu + sigma * z * jax.lax.rsqrt(jnp.maximum(n, 1.0))
         return Stats(n, mean, 2.0 * p.log_sigma + log_chi2)
+
+    def draw_population(key, chains, p, n, capacity):
+        del key, capacity
+        n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
+        return Stats(n, p.mu, 2.0 * p.log_sigma + jnp.log(n))
 
     def standard(key, chains, capacity):
         if truncate is None:
@@ -156,16 +176,41 @@ def gaussian(
         log_var = log_m2 - ddof * jnp.log1p(-v2)
         return Params(mean, 0.5 * log_var)
 
+    w2_nodes = truths.quantile_nodes(target) if target is not None else None
+    kl_z, kl_h = (
+        jnp.asarray(a / (math.sqrt(2 * math.pi) if i else 1.0), dtype)
+        for i, a in enumerate(np.polynomial.hermite_e.hermegauss(64))
+    )
+
     def metrics(p):
-        return gm.metrics_1d(p.mu, p.log_sigma, mu0, log_sigma0)
+        m = gm.metrics_1d(p.mu, p.log_sigma, mu0, log_sigma0)
+        if target is not None:
+            sigma = jnp.exp(p.log_sigma)
+            m["w2_sq"] = truths.w2_sq(w2_nodes, p.mu, sigma)
+            # KL(fit || truth) = -H(fit) - E_fit log p_truth, by 64-point Gauss-Hermite.
+            x = p.mu[:, None] + sigma[:, None] * kl_z[None, :]
+            cross = jnp.sum(kl_h[None, :] * truths.logpdf(target, x), axis=1)
+            m["kl"] = -(p.log_sigma + 0.5 * math.log(2 * math.pi * math.e)) - cross
+        return m
+
+    def real(key, chains, n, capacity):
+        if kernel == "population":
+            return draw_population(key, chains, model0(chains.shape[0]), n, capacity)
+        return truths.stats(target, key, chains, n, capacity, dtype, merge, Stats)
+
+    def real_points(key, chains, capacity):
+        return truths.points(target, key, chains, capacity, dtype)
+
 
     def distribution(p):
         return dist.Normal(p.mu, jnp.exp(p.log_sigma))
 
     return Family(
         name="gaussian",
-        truth=truth,
-        draw=draw_exact if (kernel == "exact" and truncate is None) else draw_sample,
+        truth=model0,
+        draw=draw_population
+        if kernel == "population"
+        else (draw_exact if (kernel == "exact" and truncate is None) else draw_sample),
         points=points,
         points_stats=points_stats,
         empty=empty,
@@ -175,4 +220,6 @@ def gaussian(
         metrics=metrics,
         metric_names=gm.METRICS_1D,
         distribution=distribution,
+        real=real if target is not None else None,
+        real_points=real_points if target is not None else None,
     )

@@ -43,24 +43,34 @@ def _select(pred, a, b):
     return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
+def _real(family: Family, key, chains, n, capacity):
+    """Statistics of ``n`` real draws: from the truth, which may lie outside the family."""
+    if family.real is not None:
+        return family.real(key, chains, n, capacity)
+    return family.draw(key, chains, family.truth(chains.shape[0]), n, capacity)
+
+
 def _synthetic(family: Family, sampler: Family | None, key, chains, params, n, capacity, t):
     """Draw from model t; the first sample (t = 0, from the truth) is real data, never biased."""
-    if sampler is None:
+    if sampler is None and family.real is None:
         return family.draw(key, chains, params, n, capacity)
+    model = sampler if sampler is not None else family
     return jax.lax.cond(
         t == 0,
-        lambda: family.draw(key, chains, params, n, capacity),
-        lambda: sampler.draw(key, chains, params, n, capacity),
+        lambda: _real(family, key, chains, n, capacity),
+        lambda: model.draw(key, chains, params, n, capacity),
     )
 
 
 def _synthetic_points(family: Family, sampler: Family | None, key, chains, params, capacity, t):
-    if sampler is None:
+    if sampler is None and family.real_points is None:
         return family.points(key, chains, params, capacity)
+    model = sampler if sampler is not None else family
+    real = family.real_points or (lambda k, c, cap: family.points(k, c, family.truth(c.shape[0]), cap))
     return jax.lax.cond(
         t == 0,
-        lambda: family.points(key, chains, params, capacity),
-        lambda: sampler.points(key, chains, params, capacity),
+        lambda: real(key, chains, capacity),
+        lambda: model.points(key, chains, params, capacity),
     )
 
 
@@ -158,8 +168,7 @@ def fresh(
             from collapse_theory.random import binomial
 
             n_real = binomial.binomial(bits.fold(key, _MIX), chains, nf, jnp.full_like(nf, alpha), nf.dtype)
-        truth = family.truth(chains.shape[0])
-        real = family.draw(bits.fold(key, _REAL), chains, truth, n_real, capacity)
+        real = _real(family, bits.fold(key, _REAL), chains, n_real, capacity)
         synth = _synthetic(family, sampler, bits.fold(key, _SYNTH), chains, params, nf - n_real, capacity, t)
         return _fit(family, real, synth, weight)
 
