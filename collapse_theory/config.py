@@ -126,8 +126,11 @@ class SimConfig:
     prior: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready dict of every setting (seed included)."""
-        return dataclasses.asdict(self)
+        """JSON-ready dict of every setting (seed included; ``samples = inf`` as ``"inf"``)."""
+        d = dataclasses.asdict(self)
+        if d["samples"] == math.inf:
+            d["samples"] = "inf"
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "SimConfig":
@@ -138,7 +141,10 @@ class SimConfig:
                 return tuple(tup(x) for x in v)
             return v
 
-        return cls(**{k: tup(v) for k, v in d.items()})
+        d = {k: tup(v) for k, v in d.items()}
+        if d.get("samples") == "inf":
+            d["samples"] = math.inf
+        return cls(**d)
 
     def validated(self) -> "SimConfig":
         """Check every setting; return a copy with defaults filled in (truth, record, estimator).

@@ -6,6 +6,7 @@ fills in; every error is a :class:`ConfigError` with a one-line message naming t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -128,16 +129,20 @@ def _gaussian(c) -> dict:
     elif c.prior is not None:
         raise err("--prior is for --estimator bayes")
     if c.truth is not None:
-        from collapse_theory.families.truths import parse_truth
+        from collapse_theory.families.truths import moments, parse_truth
 
-        if c.dim != 1 or c.mean is not None or c.cov_diag is not None or c.cov is not None:
+        try:
+            truth = parse_truth(c.truth)
+        except ValueError as e:
+            raise err(str(e)) from None
+        m, v = moments(truth)
+        # mean/cov_diag hold the truth's moments (the population Gaussian fit) once validated.
+        if c.dim != 1 or c.cov is not None or c.mean not in (None, (m,)) or c.cov_diag not in (None, (v,)):
             raise err("--truth replaces --mean/--cov-diag and needs a 1-D Gaussian (--dim 1)")
         if c.truncate is not None:
             raise err("--truth does not combine with --truncate")
-        try:
-            out["truth"] = parse_truth(c.truth).spec()
-        except ValueError as e:
-            raise err(str(e)) from None
+        out["truth"] = truth.spec()
+        return out | _gaussian_truth(dataclasses.replace(c, mean=(m,), cov_diag=(v,)))
     out.update(_gaussian_truth(c))
     return out
 

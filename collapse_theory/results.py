@@ -74,6 +74,20 @@ class SimulationResult:
             out[name] = {"mean": [_num(x) for x in s.mean], "se": [_num(x) for x in s.se]}
         return out
 
+    @property
+    def warnings(self) -> list[str]:
+        """Problems the run reports rather than hides (EM fits that did not converge)."""
+        out = []
+        if "converged" in self.values:
+            bad = self.values["converged"] < 0.5
+            for i, g in enumerate(self.generations):
+                if g > 0 and bad[i].any():
+                    out.append(
+                        f"EM did not converge for {int(bad[i].sum())} of {bad.shape[1]} chains at generation {int(g)}"
+                        " (raise --em-iterations or --em-tol)"
+                    )
+        return out
+
     def to_json(self) -> dict:
         """The object ``simulate --format json`` prints."""
         return {
@@ -82,6 +96,7 @@ class SimulationResult:
             "metrics": self.metrics,
             "timing": self.timing._asdict(),
             "version": self.version,
+            "warnings": self.warnings,
         }
 
     def save(self, path: str | Path) -> Path:

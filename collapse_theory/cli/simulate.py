@@ -1,4 +1,4 @@
-"""``collapse-theory simulate gaussian|categorical``: run the engine, print a table or JSON."""
+"""``collapse-theory simulate <family>``: run the engine, print a table or JSON."""
 
 from __future__ import annotations
 
@@ -31,16 +31,20 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
 def add_parser(sub) -> None:
     """Register the ``simulate`` subcommand."""
     p = sub.add_parser("simulate", help="run recursive-training chains and summarise them")
-    p.add_argument("family", choices=["gaussian", "categorical"])
-    p.add_argument("--estimator", help="gaussian: unbiased|mle (required); categorical: mle|laplace")
+    p.add_argument("family", choices=["gaussian", "categorical", "kde", "regression", "poisson", "gmm"])
+    p.add_argument(
+        "--estimator",
+        help="gaussian: unbiased|mle|bayes (required); categorical: mle|laplace (Dirichlet); others: their one estimator",
+    )
     p.add_argument("--scenario", default="replace", help="replace|accumulate|accumulate-subsample|fresh")
-    p.add_argument("--samples", type=int, default=100, help="M, samples per generation")
+    p.add_argument("--samples", default="100", help="M, samples per generation; inf = population fit (1-D Gaussian)")
+    p.add_argument("--design-size", type=int, help="regression: T rows per generation (same as --samples)")
     p.add_argument("--samples-schedule", help="M_t as an expression in t, e.g. '3*(t+1)**2'")
     p.add_argument("--generations", type=int, default=100)
     p.add_argument("--chains", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", help="comma list of generations to record (default: log-spaced)")
-    p.add_argument("--kernel", default="exact", help="exact|sample")
+    p.add_argument("--kernel", default="exact", help="exact|sample|naive-sample")
     p.add_argument("--dim", type=int, default=1)
     p.add_argument("--mean", help="true mean, comma list of length dim")
     p.add_argument("--cov-diag", help="true covariance diagonal, comma list of length dim")
@@ -55,7 +59,22 @@ def add_parser(sub) -> None:
     p.add_argument("--truncate", type=float, help="k: synthetic draws within mu +- k sigma (1-D, --kernel sample)")
     p.add_argument("--temperature", type=float, default=1.0, help="T: synthetic draws from p^(1/T) (categorical)")
     p.add_argument("--top-p", type=float, default=1.0, help="q: synthetic draws from the top-q nucleus (categorical)")
-    p.add_argument("--precision", default="float32", help="float32|float64")
+    p.add_argument(
+        "--precision", default="float32", help="float32|float64; float16|bfloat16 with --kernel naive-sample"
+    )
+    p.add_argument("--rounding", default="nearest", help="naive-sample: nearest|stochastic")
+    p.add_argument("--accumulation", default="naive", help="naive-sample: naive|pairwise|kahan|welford")
+    p.add_argument("--truth", help="gaussian/gmm truth: 'mixture:w,m,s;w,m,s' or 'student-t:df[,loc,scale]'")
+    p.add_argument("--bandwidth", help="kde: h > 0, scott or silverman")
+    p.add_argument("--noise-sd", type=float, default=1.0, help="regression: label noise sd")
+    p.add_argument("--design", default="fixed", help="regression: fixed|fresh")
+    p.add_argument("--rate", type=float, default=1.0, help="poisson: true rate")
+    p.add_argument("--components", type=int, default=2, help="gmm: mixture components")
+    p.add_argument("--em-iterations", type=int, default=100, help="gmm: EM iteration cap")
+    p.add_argument("--em-tol", default="1e-6", help="gmm: per-point log-likelihood gain to stop at, or none")
+    p.add_argument("--em-init", default="quantile", help="gmm: quantile|kmeans++")
+    p.add_argument("--var-floor", type=float, default=1e-6, help="gmm: variance floor")
+    p.add_argument("--prior", help="gaussian bayes: NIG prior mu0,kappa0,alpha0,beta0")
     p.add_argument("--chunk-size", type=int, help="chains per compiled batch")
     p.add_argument("--metrics", help="comma list of metrics to keep")
     p.add_argument("--format", choices=["table", "json"], default="table")
@@ -70,7 +89,7 @@ def config_from_args(a) -> SimConfig:
         family=a.family,
         scenario=a.scenario,
         estimator=a.estimator,
-        samples=a.samples,
+        samples=_samples(a),
         generations=a.generations,
         chains=a.chains,
         seed=a.seed,
@@ -92,7 +111,38 @@ def config_from_args(a) -> SimConfig:
         truncate=a.truncate,
         temperature=a.temperature,
         top_p=a.top_p,
+        rounding=a.rounding,
+        accumulation=a.accumulation,
+        truth=a.truth,
+        bandwidth=a.bandwidth,
+        noise_sd=a.noise_sd,
+        design=a.design,
+        rate=a.rate,
+        components=a.components,
+        em_iterations=a.em_iterations,
+        em_tol=None if a.em_tol.lower() == "none" else _floats(a.em_tol, "--em-tol")[0],
+        em_init=a.em_init,
+        var_floor=a.var_floor,
+        prior=_floats(a.prior, "--prior") if a.prior else None,
     )
+
+
+def _samples(a) -> int | float:
+    text = str(a.samples).strip().lower()
+    if text in ("inf", "infinity"):
+        value: int | float = math.inf
+    else:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(f"--samples must be an integer or inf, got {a.samples!r}") from None
+    if a.design_size is not None:
+        if a.family != "regression":
+            raise ConfigError("--design-size is for the regression family (elsewhere use --samples)")
+        if text != "100" and value != a.design_size:
+            raise ConfigError("give either --design-size or --samples, not both")
+        value = a.design_size
+    return value
 
 
 def run(a) -> int:
@@ -101,6 +151,8 @@ def run(a) -> int:
 
     config = config_from_args(a).validated()
     result = simulate(config, progress=False if a.quiet else None)
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     if a.output:
         path = result.save(a.output)
         print(f"saved {path}", file=sys.stderr)

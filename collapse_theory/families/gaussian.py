@@ -116,7 +116,7 @@ def gaussian(
 
     def draw_exact(key, chains, p, n, capacity):
         del capacity
-        n = jnp.asarray(n, dtype)
+        n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
         # One bit request: the mean's normal and the chi-square's first attempt.
         u = bits.uniform(bits.fold(key, _NORMAL), chains, 1 + gamma.UNIFORMS_PER_DRAW, dtype)
         z = bits.to_normal(u[:, 0])
