@@ -79,6 +79,9 @@ def _gaussian(config: SimConfig, dtype) -> Family:
     assert config.mean is not None and (config.cov is not None or config.cov_diag is not None)
     assert config.estimator is not None
     var = config.cov[0][0] if config.cov is not None else config.cov_diag[0]  # type: ignore[index]
+    from collapse_theory.families.truths import parse_truth
+
+    truth = parse_truth(config.truth) if config.truth is not None else None
     if config.estimator == "bayes":
         from collapse_theory.families.gaussian_bayes import gaussian_bayes
 
@@ -96,12 +99,11 @@ def _gaussian(config: SimConfig, dtype) -> Family:
             rounding=config.rounding,
             accumulation=config.accumulation,
             dtype=dtype,
+            truth=truth,
         )
     if config.dim == 1:
         from collapse_theory.families.gaussian import gaussian
-        from collapse_theory.families.truths import parse_truth
 
-        truth = parse_truth(config.truth) if config.truth is not None else None
         kernel = "population" if config.population() else config.kernel
         return gaussian(config.mean[0], var, config.estimator, kernel, dtype, truth=truth)
     from collapse_theory.families.gaussian_nd import gaussian_nd

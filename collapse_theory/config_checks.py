@@ -65,8 +65,8 @@ def check_precision(c) -> None:
             raise err(
                 "--kernel naive-sample works with replace, accumulate or fresh, without --real-weight or --truncate"
             )
-        if c.truth is not None or c.sampling_variance != 1.0:
-            raise err("--kernel naive-sample does not take --truth or --sampling-variance")
+        if c.sampling_variance != 1.0:
+            raise err("--kernel naive-sample does not take --sampling-variance")
         return
     if c.precision not in ("float32", "float64"):
         raise err(

@@ -23,7 +23,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import numpyro.distributions as dist
 
 from collapse_theory.families import truths
@@ -176,22 +175,9 @@ def gaussian(
         log_var = log_m2 - ddof * jnp.log1p(-v2)
         return Params(mean, 0.5 * log_var)
 
-    w2_nodes = truths.quantile_nodes(target) if target is not None else None
-    kl_z, kl_h = (
-        jnp.asarray(a / (math.sqrt(2 * math.pi) if i else 1.0), dtype)
-        for i, a in enumerate(np.polynomial.hermite_e.hermegauss(64))
-    )
-
     def metrics(p):
         m = gm.metrics_1d(p.mu, p.log_sigma, mu0, log_sigma0)
-        if target is not None:
-            sigma = jnp.exp(p.log_sigma)
-            m["w2_sq"] = truths.w2_sq(w2_nodes, p.mu, sigma)
-            # KL(fit || truth) = -H(fit) - E_fit log p_truth, by 64-point Gauss-Hermite.
-            x = p.mu[:, None] + sigma[:, None] * kl_z[None, :]
-            cross = jnp.sum(kl_h[None, :] * truths.logpdf(target, x), axis=1)
-            m["kl"] = -(p.log_sigma + 0.5 * math.log(2 * math.pi * math.e)) - cross
-        return m
+        return truths.against_truth(target, m, p.mu, p.log_sigma) if target is not None else m
 
     def real(key, chains, n, capacity):
         if kernel == "population":
@@ -200,7 +186,6 @@ def gaussian(
 
     def real_points(key, chains, capacity):
         return truths.points(target, key, chains, capacity, dtype)
-
 
     def distribution(p):
         return dist.Normal(p.mu, jnp.exp(p.log_sigma))

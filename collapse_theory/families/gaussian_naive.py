@@ -35,7 +35,9 @@ import numpy as np
 import numpyro.distributions as dist
 
 from collapse_theory.errors import precision as pr
+from collapse_theory.families import truths
 from collapse_theory.families.base import Family
+from collapse_theory.families.truths import Truth
 from collapse_theory.metrics import gaussian as gm
 from collapse_theory.random import bits
 
@@ -68,6 +70,7 @@ def gaussian_naive(
     rounding: str = "nearest",
     accumulation: str = "naive",
     dtype=jnp.float32,
+    truth: Truth | None = None,
 ) -> Family:
     """Build the naive 1-D Gaussian family computed in ``precision``.
 
@@ -79,6 +82,9 @@ def gaussian_naive(
         rounding: ``"nearest"`` or ``"stochastic"`` (needs ``dtype`` wider than ``precision``).
         accumulation: one of :data:`precision.ACCUMULATIONS`.
         dtype: carrier dtype, float32 or float64 (float64 inside ``jax.enable_x64``).
+        truth: a non-Gaussian truth (:mod:`collapse_theory.families.truths`): real draws come
+            from it (rounded to ``precision``), ``mean``/``var`` must be its moments, and
+            ``w2_sq``/``kl`` are measured against it.
 
     Returns:
         A :class:`~collapse_theory.families.base.Family` named ``"gaussian"`` with the metrics of
@@ -97,6 +103,7 @@ def gaussian_naive(
         raise ValueError(f"var must be > 0, got {var!r}")
     pr._check_carrier(precision, dtype, rounding)
     ddof = _ESTIMATORS[estimator]
+    target = truth
     fmt_np = np.dtype(pr.format_dtype(precision))
     with np.errstate(over="ignore", under="ignore"):
         mu0_f, sigma0_f = float(np.asarray(mean).astype(fmt_np)), float(np.asarray(np.sqrt(var)).astype(fmt_np))
@@ -109,7 +116,7 @@ def gaussian_naive(
             return pr.round_to(v, precision)
         return pr.round_to(v, precision, rounding, bits.fold(key, tag), chains)
 
-    def truth(c):
+    def model0(c):
         return Params(jnp.full((c,), mu0_f, dtype), jnp.full((c,), sigma0_f, dtype))
 
     def empty(c):
@@ -159,14 +166,23 @@ def gaussian_naive(
         raise NotImplementedError("gaussian_naive has no weighted fit; use gaussian(kernel='sample')")
 
     def metrics(p):
-        return gm.metrics_1d(p.mu, jnp.log(p.sigma), mu0, log_sigma0)
+        m = gm.metrics_1d(p.mu, jnp.log(p.sigma), mu0, log_sigma0)
+        return truths.against_truth(target, m, p.mu, jnp.log(p.sigma)) if target is not None else m
+
+    def real_points(key, chains, capacity):
+        return rnd(truths.points(target, key, chains, capacity, dtype), key, chains, _ROUND_X)
+
+    def real(key, chains, n, capacity):
+        n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
+        mask = jnp.arange(capacity)[None, :] < n[:, None]
+        return stats_of(real_points(key, chains, capacity), mask, key, chains)
 
     def distribution(p):
         return dist.Normal(p.mu, p.sigma)
 
     return Family(
         name="gaussian",
-        truth=truth,
+        truth=model0,
         draw=draw,
         points=points,
         points_stats=points_stats,
@@ -177,4 +193,6 @@ def gaussian_naive(
         metrics=metrics,
         metric_names=gm.METRICS_1D,
         distribution=distribution,
+        real=real if target is not None else None,
+        real_points=real_points if target is not None else None,
     )

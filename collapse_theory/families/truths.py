@@ -37,7 +37,17 @@ import numpy as np
 
 from collapse_theory.random import bits, gamma
 
-__all__ = ["Truth", "parse_truth", "moments", "quantile_nodes", "w2_sq", "w2_accuracy", "logpdf", "points"]
+__all__ = [
+    "Truth",
+    "against_truth",
+    "parse_truth",
+    "moments",
+    "quantile_nodes",
+    "w2_sq",
+    "w2_accuracy",
+    "logpdf",
+    "points",
+]
 
 _COMP, _POINT, _SCALE = 22, 23, 24
 W2_PANELS, W2_ORDER, W2_RANGE = 64, 8, 12.0
@@ -166,6 +176,23 @@ def w2_sq(nodes: tuple[np.ndarray, np.ndarray, np.ndarray], mu: jax.Array, sigma
     z, h, q = (jnp.asarray(a, mu.dtype) for a in nodes)
     diff = q[None, :] - mu[:, None] - sigma[:, None] * z[None, :]
     return jnp.sum(h[None, :] * jnp.square(diff), axis=1)
+
+
+def against_truth(t: Truth, m: dict, mu: jax.Array, log_sigma: jax.Array) -> dict:
+    """Replace the Gaussian-reference ``w2_sq`` and ``kl`` of ``m`` by those against the truth.
+
+    ``w2_sq`` is the quantile integral (:func:`w2_sq`); ``kl`` = KL(fit || truth) =
+    ``-H(fit) - E_fit log p_truth``, the expectation by 64-point Gauss-Hermite quadrature.
+    """
+    sigma = jnp.exp(log_sigma)
+    z, h = np.polynomial.hermite_e.hermegauss(64)
+    z, h = jnp.asarray(z, mu.dtype), jnp.asarray(h / math.sqrt(2 * math.pi), mu.dtype)
+    x = mu[:, None] + sigma[:, None] * z[None, :]
+    cross = jnp.sum(h[None, :] * logpdf(t, x), axis=1)
+    return m | {
+        "w2_sq": w2_sq(quantile_nodes(t), mu, sigma),
+        "kl": -(log_sigma + 0.5 * math.log(2 * math.pi * math.e)) - cross,
+    }
 
 
 def w2_accuracy(t: Truth, panels: int = W2_PANELS) -> float:
