@@ -1,7 +1,7 @@
 """Command-line interface: ``collapse-theory`` and ``python -m collapse_theory``.
 
 Subcommands: ``simulate`` (:mod:`.simulate`), ``theory`` (:mod:`.theory`), ``verify``
-(:mod:`.verify`). The CLI calls the library only. It changes no global JAX setting; float64 runs
+(:mod:`.verify`), ``decompose`` (:mod:`.decompose`). The CLI calls the library only. It changes no global JAX setting; float64 runs
 enable x64 locally inside the simulation.
 """
 
@@ -26,13 +26,14 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
-    from collapse_theory.cli import simulate, theory, verify
+    from collapse_theory.cli import decompose, simulate, theory, verify
 
     p = _Parser(prog="collapse-theory", description="Exact simulation of model collapse, checked against theory.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     simulate.add_parser(sub)
     theory.add_parser(sub)
     verify.add_parser(sub)
+    decompose.add_parser(sub)
     return p
 
 

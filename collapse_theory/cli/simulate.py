@@ -28,10 +28,23 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
         raise ConfigError(f"{what} must be a comma-separated list of integers, got {text!r}") from None
 
 
+FAMILY_CHOICES = ["gaussian", "categorical", "kde", "regression", "poisson", "gmm"]
+
+
 def add_parser(sub) -> None:
     """Register the ``simulate`` subcommand."""
     p = sub.add_parser("simulate", help="run recursive-training chains and summarise them")
-    p.add_argument("family", choices=["gaussian", "categorical", "kde", "regression", "poisson", "gmm"])
+    add_options(p)
+    p.set_defaults(run=run)
+
+
+def add_options(p, families: list[str] | None = None, metric_help: str = "comma list of metrics to keep") -> None:
+    """Add the simulation options to parser ``p`` (``families``: a positional family choice, or fixed)."""
+    families = families or FAMILY_CHOICES
+    if len(families) > 1:
+        p.add_argument("family", choices=families)
+    else:
+        p.set_defaults(family=families[0])
     p.add_argument(
         "--estimator",
         help="gaussian: unbiased|mle|bayes (required); categorical: mle|laplace (Dirichlet); others: their one estimator",
@@ -76,11 +89,10 @@ def add_parser(sub) -> None:
     p.add_argument("--var-floor", type=float, default=1e-6, help="gmm: variance floor")
     p.add_argument("--prior", help="gaussian bayes: NIG prior mu0,kappa0,alpha0,beta0")
     p.add_argument("--chunk-size", type=int, help="chains per compiled batch")
-    p.add_argument("--metrics", help="comma list of metrics to keep")
+    p.add_argument("--metrics", help=metric_help)
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--output", help="save the full result (.npz) here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=run)
 
 
 def config_from_args(a) -> SimConfig:

@@ -185,8 +185,8 @@ def against_truth(t: Truth, m: dict, mu: jax.Array, log_sigma: jax.Array) -> dic
     ``-H(fit) - E_fit log p_truth``, the expectation by 64-point Gauss-Hermite quadrature.
     """
     sigma = jnp.exp(log_sigma)
-    z, h = np.polynomial.hermite_e.hermegauss(64)
-    z, h = jnp.asarray(z, mu.dtype), jnp.asarray(h / math.sqrt(2 * math.pi), mu.dtype)
+    z_np, h_np = np.polynomial.hermite_e.hermegauss(64)
+    z, h = jnp.asarray(z_np, mu.dtype), jnp.asarray(h_np / math.sqrt(2 * math.pi), mu.dtype)
     x = mu[:, None] + sigma[:, None] * z[None, :]
     cross = jnp.sum(h[None, :] * logpdf(t, x), axis=1)
     return m | {

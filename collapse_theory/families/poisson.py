@@ -1,0 +1,139 @@
+"""Poisson family refitted by the sample mean (the MLE).
+
+Parameters are ``(rate,)`` and statistics ``(n, total)``: the number of draws and their sum.
+Exact kernel: the sum of ``n`` i.i.d. Poisson(rate) draws is Poisson(n rate), one draw per
+chain-generation. Sample kernel: ``n`` individual draws (``capacity`` slots, masked), summed.
+Under the replace workflow the total ``N_t = M rate_t`` is a critical Galton-Watson process with
+Poisson(1) offspring, so the rate goes extinct (``rate_t = 0``, absorbing) with probability
+``q_t^{N_0}`` (:mod:`collapse_theory.theory.poisson`).
+
+Counts are integer-valued floats of ``dtype``: float32 holds integers exactly up to ``2**24``, so
+``n * rate`` must stay well below about 1.6e7 there (float64: ``2**53``).
+
+References:
+    Suresh, Thangaraj, Khandavally, "Rate of Model Collapse in Recursive Training",
+    AISTATS 2025 (Poisson family).
+    W. Hörmann, Insurance: Mathematics and Economics 12 (1993) (the PTRS sampler used here).
+
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpyro.distributions as dist
+
+from collapse_theory.families.base import Family
+from collapse_theory.random import bits
+from collapse_theory.random import poisson as sampler
+
+__all__ = ["Params", "Stats", "poisson", "METRICS"]
+
+_TOTAL, _POINTS = 1, 2
+METRICS = ("rate", "rate_err2", "extinct")
+KERNELS = ("exact", "sample")
+
+
+class Params(NamedTuple):
+    """Fitted Poisson rate per chain: ``rate[C]``."""
+
+    rate: jax.Array
+
+
+class Stats(NamedTuple):
+    """Sufficient statistics per chain: number of draws ``n[C]`` and their sum ``total[C]``."""
+
+    n: jax.Array
+    total: jax.Array
+
+
+def merge(a: Stats, b: Stats) -> Stats:
+    """Statistics of the union of two samples."""
+    return Stats(a.n + b.n, a.total + b.total)
+
+
+def poisson(rate: float, kernel: str = "exact", dtype=jnp.float32) -> Family:
+    """Build the Poisson family.
+
+    Args:
+        rate: true rate lambda_0 (finite, > 0).
+        kernel: ``"exact"`` (total ~ Poisson(n rate)) or ``"sample"`` (draw and sum n points).
+        dtype: float32 or float64.
+
+    Returns:
+        A :class:`~collapse_theory.families.base.Family` named ``"poisson"`` whose metrics are
+        ``rate``, ``rate_err2 = (rate - rate0)^2`` and ``extinct`` (1 where ``rate == 0``).
+
+    Raises:
+        ValueError: ``rate`` is not finite and positive, or ``kernel`` is unknown.
+
+    """
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (math.isfinite(rate) and rate > 0):
+        raise ValueError(f"rate must be a finite number > 0, got {rate!r}")
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; choose from {', '.join(KERNELS)}")
+    rate0 = float(rate)
+
+    def truth(c):
+        return Params(jnp.full((c,), rate0, dtype))
+
+    def empty(c):
+        return Stats(jnp.zeros((c,), dtype), jnp.zeros((c,), dtype))
+
+    def draw_exact(key, chains, p, n, capacity):
+        del capacity
+        n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
+        return Stats(n, sampler.poisson(bits.fold(key, _TOTAL), chains, n * p.rate, dtype))
+
+    def _draws(key, chains, lam):
+        return sampler.poisson_slots(bits.fold(key, _POINTS), chains, lam, dtype)
+
+    def draw_sample(key, chains, p, n, capacity):
+        n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
+        mask = jnp.arange(capacity)[None, :] < n[:, None]
+        # Slots past n are not needed: rate 0 draws cost nothing and give 0.
+        x = _draws(key, chains, jnp.where(mask, p.rate[:, None], 0.0))
+        return Stats(n, jnp.sum(x, axis=1))
+
+    def points(key, chains, p, capacity):
+        return _draws(key, chains, jnp.broadcast_to(p.rate[:, None], (chains.shape[0], capacity)))
+
+    def points_stats(x, mask):
+        return Stats(jnp.sum(mask, axis=1).astype(dtype), jnp.sum(jnp.where(mask, x, 0.0), axis=1))
+
+    def fit(s):
+        return Params(s.total / jnp.maximum(s.n, 1.0))
+
+    def fit_weighted(real, synth, w):
+        w = jnp.where(real.n == 0, 0.0, jnp.where(synth.n == 0, 1.0, w))
+        mean_real = real.total / jnp.maximum(real.n, 1.0)
+        mean_synth = synth.total / jnp.maximum(synth.n, 1.0)
+        return Params(w * mean_real + (1.0 - w) * mean_synth)
+
+    def metrics(p):
+        return {
+            "rate": p.rate,
+            "rate_err2": jnp.square(p.rate - rate0),
+            "extinct": (p.rate == 0.0).astype(p.rate.dtype),
+        }
+
+    def distribution(p):
+        return dist.Poisson(p.rate)
+
+    return Family(
+        name="poisson",
+        truth=truth,
+        draw=draw_exact if kernel == "exact" else draw_sample,
+        points=points,
+        points_stats=points_stats,
+        empty=empty,
+        merge=merge,
+        fit=fit,
+        fit_weighted=fit_weighted,
+        metrics=metrics,
+        metric_names=METRICS,
+        distribution=distribution,
+    )

@@ -1,0 +1,235 @@
+"""Linear regression learned by ordinary least squares, retrained on its own labels.
+
+Model: ``y = x . w + eps`` with rows ``x ~ N(0, I_d)`` and ``eps ~ N(0, noise_sd^2)``. The sample
+size ``n`` passed to ``draw`` is the design size ``T`` (rows); OLS needs ``T >= d`` (and
+``T >= d + 2`` for a finite expected test error ``sigma^2 d / (T - d - 1)``).
+
+Designs. ``"fixed"``: one design ``X`` per chain, drawn at generation 0 with the real labels
+(from the generation-0 key, because the truth carries no design yet) and carried in the
+parameters as the lower Cholesky factor ``L`` of ``X^T X``; every later generation relabels the
+same rows (Gerstgrasser et al. 2024; Dohmatob et al. 2024). A fixed design keeps the row count of
+generation 0. ``"fresh"``: a new design every generation.
+
+Statistics are ``G = X^T X``, ``b = X^T y`` and ``n``, plus the design factor. Given ``X``,
+``X^T y = G w + X^T eps`` with ``X^T eps ~ N(0, sigma^2 G)``, so ``X^T y = G w + sigma L z`` with
+``z ~ N(0, I_d)`` is exact in law. Exact kernel: ``X^T X ~ Wishart_d(T, I)`` by the Bartlett
+decomposition (``L`` lower triangular, ``L_ii^2 ~ chi2_{T-i}``, ``L_ij ~ N(0, 1)`` below the
+diagonal). Sample kernel: explicit rows ``X[C, capacity, d]`` and noise, rows ``>= n`` masked;
+a reused fixed design is not stored row by row, so its labels use the exact identity above.
+
+``points`` returns rows ``[x, y]`` of shape ``[C, capacity, d + 1]`` with a fresh design; the
+accumulate-subsample workflow therefore needs ``design="fresh"`` (a fixed design's rows are not
+kept as points).
+
+References:
+    Gerstgrasser et al., "Is Model Collapse Inevitable? Breaking the Curse of Recursion by
+    Accumulating Real and Synthetic Data", COLM 2024 (linear regression section).
+    Dohmatob, Feng, Kempe, "Model Collapse Demystified: The Case of Regression", NeurIPS 2024.
+    Bartlett, "On the theory of statistical regression", Proc. R. Soc. Edinburgh 53 (1933).
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+
+from collapse_theory.families.base import Family
+from collapse_theory.random import bits, gamma
+
+__all__ = ["Params", "Stats", "regression", "METRICS"]
+
+_CHI2, _OFFDIAG, _LABEL, _ROWS, _NOISE = 1, 2, 3, 4, 5
+METRICS = ("test_error", "log_test_error")
+DESIGNS = ("fixed", "fresh")
+KERNELS = ("exact", "sample")
+
+
+class Params(NamedTuple):
+    """Fitted weights ``w[C, d]`` and the design: factor ``chol[C, d, d]``, ``drawn[C]``.
+
+    ``drawn`` is 1 once a fixed design exists (0 for the truth and for the fresh design); it comes
+    first so that the last leaf, which workflows read the dtype from, is a float array.
+    """
+
+    drawn: jax.Array
+    chol: jax.Array
+    w: jax.Array
+
+
+class Stats(NamedTuple):
+    """``G[C, d, d] = X^T X``, ``b[C, d] = X^T y``, rows ``n[C]``, and the design factor."""
+
+    n: jax.Array
+    G: jax.Array
+    b: jax.Array
+    drawn: jax.Array
+    chol: jax.Array
+
+
+def merge(a: Stats, b: Stats) -> Stats:
+    """Statistics of the union of two samples; the design factor of the first that has one."""
+    keep_a = a.drawn > 0
+    chol = jnp.where(keep_a[:, None, None], a.chol, b.chol)
+    return Stats(a.n + b.n, a.G + b.G, a.b + b.b, jnp.maximum(a.drawn, b.drawn), chol)
+
+
+def _solve(G, b):
+    """``G^{-1} b`` through the Cholesky factor of ``G`` (batched)."""
+    L = jnp.linalg.cholesky(G)
+    y = jax.scipy.linalg.solve_triangular(L, b[..., None], lower=True)
+    return jax.scipy.linalg.solve_triangular(L, y, lower=True, trans=1)[..., 0]
+
+
+def regression(
+    dim: int,
+    noise_sd: float = 1.0,
+    design: str = "fixed",
+    w_star: Sequence[float] | None = None,
+    kernel: str = "exact",
+    dtype=jnp.float32,
+) -> Family:
+    """Build the OLS linear-regression family.
+
+    Args:
+        dim: dimension ``d >= 1``.
+        noise_sd: label noise standard deviation sigma (finite, > 0).
+        design: ``"fixed"`` (one design per chain, drawn at generation 0) or ``"fresh"``.
+        w_star: true weights, length ``dim``; default ``(1, ..., 1) / sqrt(d)``.
+        kernel: ``"exact"`` (Wishart / Bartlett) or ``"sample"`` (explicit rows).
+        dtype: float32 or float64.
+
+    Returns:
+        A :class:`~collapse_theory.families.base.Family` named ``"regression"`` with metrics
+        ``test_error = ||w - w*||^2`` (the Sigma-norm, Sigma = I) and ``log_test_error``.
+
+    Raises:
+        ValueError: on an invalid argument.
+
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    if (
+        isinstance(noise_sd, bool)
+        or not isinstance(noise_sd, (int, float))
+        or not (math.isfinite(noise_sd) and noise_sd > 0)
+    ):
+        raise ValueError(f"noise_sd must be a finite number > 0, got {noise_sd!r}")
+    if design not in DESIGNS:
+        raise ValueError(f"unknown design {design!r}; choose from {', '.join(DESIGNS)}")
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; choose from {', '.join(KERNELS)}")
+    d = dim
+    w0 = np.full(d, 1.0 / math.sqrt(d)) if w_star is None else np.asarray(w_star, np.float64)
+    if w0.shape != (d,) or not np.all(np.isfinite(w0)):
+        raise ValueError(f"w_star must be {d} finite numbers, got {w_star!r}")
+    sigma, fixed = float(noise_sd), design == "fixed"
+
+    def truth(c):
+        w = jnp.broadcast_to(jnp.asarray(w0, dtype), (c, d))
+        return Params(jnp.zeros((c,), dtype), jnp.zeros((c, d, d), dtype), w)
+
+    def empty(c):
+        z = jnp.zeros((c,), dtype)
+        return Stats(z, jnp.zeros((c, d, d), dtype), jnp.zeros((c, d), dtype), z, jnp.zeros((c, d, d), dtype))
+
+    def bartlett(key, chains, n):
+        """Lower factor ``A`` with ``A A^T ~ Wishart_d(n, I)``; lane ``(c, i)`` is virtual chain ``c d + i``."""
+        dof = jnp.maximum(n[:, None] - jnp.arange(d, dtype=dtype)[None, :], 0.0)
+        virtual = (chains.astype(jnp.uint32)[:, None] * jnp.uint32(d) + jnp.arange(d, dtype=jnp.uint32)).reshape(-1)
+        log_chi = gamma.log_chi2(bits.fold(key, _CHI2), virtual, dof.reshape(-1), dtype).reshape(-1, d)
+        off = bits.normal(bits.fold(key, _OFFDIAG), chains, d * d, dtype).reshape(-1, d, d)
+        return jnp.tril(off, -1) + jnp.exp(0.5 * log_chi)[:, :, None] * jnp.eye(d, dtype=dtype)
+
+    def labels(key, chains, L, w):
+        """``X^T y = G w + sigma L z`` for the design ``G = L L^T``."""
+        z = bits.normal(bits.fold(key, _LABEL), chains, d, dtype)
+        G = L @ jnp.swapaxes(L, -1, -2)
+        return G, jnp.einsum("cij,cj->ci", G, w) + sigma * jnp.einsum("cij,cj->ci", L, z)
+
+    def rows(key, chains, w, capacity):
+        x = bits.normal(bits.fold(key, _ROWS), chains, capacity * d, dtype).reshape(-1, capacity, d)
+        eps = bits.normal(bits.fold(key, _NOISE), chains, capacity, dtype)
+        return x, jnp.einsum("ctj,cj->ct", x, w) + sigma * eps
+
+    def new_design(key, chains, p, n, capacity):
+        """``(G, b, L)`` for a newly drawn design (``L`` only needed for the fixed design)."""
+        if kernel == "exact":
+            L = bartlett(key, chains, n)
+            return (*labels(key, chains, L, p.w), L)
+        x, y = rows(key, chains, p.w, capacity)
+        mask = (jnp.arange(capacity)[None, :] < n[:, None])[..., None]
+        xm = jnp.where(mask, x, 0.0)
+        G = jnp.einsum("cti,ctj->cij", xm, xm)
+        b = jnp.einsum("cti,ct->ci", xm, y)
+        L = jnp.linalg.cholesky(G) if fixed else jnp.zeros_like(G)
+        return G, b, L
+
+    def draw(key, chains, p, n, capacity):
+        n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
+        if not fixed:
+            G, b, L = new_design(key, chains, p, n, capacity)
+            return Stats(n, G, b, jnp.zeros_like(n), L)
+        reused = p.drawn > 0
+
+        def reuse():
+            return (*labels(key, chains, p.chol, p.w), p.chol)
+
+        def mixed():
+            new, old = new_design(key, chains, p, n, capacity), reuse()
+            return tuple(
+                jnp.where(reused.reshape((-1,) + (1,) * (a.ndim - 1)), o, a) for a, o in zip(new, old, strict=True)
+            )
+
+        G, b, L = jax.lax.cond(jnp.all(reused), reuse, mixed)
+        return Stats(n, G, b, jnp.ones_like(n), L)
+
+    def points(key, chains, p, capacity):
+        x, y = rows(key, chains, p.w, capacity)
+        return jnp.concatenate([x, y[..., None]], axis=-1)
+
+    def points_stats(pts, mask):
+        m = mask[..., None]
+        x, y = jnp.where(m, pts[..., :d], 0.0), pts[..., d]
+        n = jnp.sum(mask, axis=1).astype(dtype)
+        G = jnp.einsum("cti,ctj->cij", x, x)
+        return Stats(n, G, jnp.einsum("cti,ct->ci", x, y), jnp.zeros_like(n), jnp.zeros_like(G))
+
+    def fit(s):
+        return Params(s.drawn, s.chol, _solve(s.G, s.b))
+
+    def fit_weighted(real, synth, w):
+        w = jnp.where(real.n == 0, 0.0, jnp.where(synth.n == 0, 1.0, w))
+        wr = (w / jnp.maximum(real.n, 1.0))[:, None]
+        ws = ((1.0 - w) / jnp.maximum(synth.n, 1.0))[:, None]
+        G = wr[..., None] * real.G + ws[..., None] * synth.G
+        pooled = merge(real, synth)
+        return Params(pooled.drawn, pooled.chol, _solve(G, wr * real.b + ws * synth.b))
+
+    def metrics(p):
+        err = jnp.sum(jnp.square(p.w - jnp.asarray(w0, p.w.dtype)), axis=-1)
+        return {"test_error": err, "log_test_error": jnp.log(err)}
+
+    def distribution(p):
+        return dist.Delta(p.w, event_dim=1)
+
+    return Family(
+        name="regression",
+        truth=truth,
+        draw=draw,
+        points=points,
+        points_stats=points_stats,
+        empty=empty,
+        merge=merge,
+        fit=fit,
+        fit_weighted=fit_weighted,
+        metrics=metrics,
+        metric_names=METRICS,
+        distribution=distribution,
+    )

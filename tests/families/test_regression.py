@@ -1,0 +1,149 @@
+"""The OLS regression family against the registered closed forms (theory digest §2.9).
+
+Setting d = 10, T = 40, sigma = 1, so one OLS fit on real labels has E test error
+sigma^2 d / (T - d - 1) = 0.3448. Budget: each test fails a correct implementation with
+probability at most ``ALPHA`` (z-tests with the sample SD; the test error is a quadratic form in
+Gaussians times an inverse-Wishart trace, whose variance is finite for T - d - 3 > 0; Bonferroni
+over the test's ``k`` assertions). Each run compiles once; runs are cached across tests.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from budget import ALPHA
+
+from collapse_theory.families.regression import regression
+from collapse_theory.random import bits
+from collapse_theory.scenarios import build_scenario
+from collapse_theory.testing.assertions import assert_mean, assert_two_sample_ks, z_threshold
+from collapse_theory.theory import registry
+
+D, T, SIGMA, CHAINS = 10, 40, 1.0, 20_000
+THEORY = {"sigma": SIGMA, "d": D, "T": T}
+
+
+def run(family, scenario, M, G, chains, seed, record, total=None, dtype=jnp.float32):
+    sc = build_scenario(scenario, family, capacity=M, total=total or M * G)
+    ch = jnp.arange(chains, dtype=jnp.uint32)
+    key = bits.fold(bits.key_from_seed(seed), 0x5EED)
+    step = jax.jit(lambda k, s, t: sc.step(k, ch, s, t, jnp.asarray(M, dtype)))
+    state, out = sc.init(chains), {}
+    for t in range(G):
+        if t in record:
+            out[t] = family.metrics(sc.params(state))
+        state = step(bits.fold(key, t), state, t)
+    if G in record:
+        out[G] = family.metrics(sc.params(state))
+    return {t: {k: np.asarray(v, np.float64) for k, v in m.items()} for t, m in out.items()}
+
+
+@functools.cache
+def simulate(design: str, scenario: str, kernel: str = "exact", G: int = 10, seed: int = 1):
+    fam = regression(D, SIGMA, design=design, kernel=kernel)
+    return run(fam, scenario, T, G, CHAINS, seed, set(range(1, G + 1)))
+
+
+@pytest.mark.parametrize("design", ["fixed", "fresh"])
+def test_replace_test_error_grows_linearly(design):
+    out = simulate(design, "replace")
+    for n in (1, 5, 10):
+        expected = registry.evaluate("regression.replace.test_error", n=n, **THEORY)
+        assert_mean(out[n]["test_error"], expected, ALPHA, 3, f"replace {design} n={n}")
+
+
+def test_accumulate_test_error_and_bound():
+    """Fixed design: E error_n = base * sum_{i <= n} 1/i^2 (n = 2, 5, 10), and the mean at n = 10
+    lies below the pi^2/6 bound by more than the one-sided z threshold (k = 4)."""
+    out = simulate("fixed", "accumulate", seed=2)
+    for n in (2, 5, 10):
+        expected = registry.evaluate("regression.accumulate.test_error", n=n, **THEORY)
+        assert_mean(out[n]["test_error"], expected, ALPHA, 4, f"accumulate n={n}")
+    x = out[10]["test_error"]
+    bound = registry.evaluate("regression.accumulate.bound", **THEORY)
+    assert (bound - x.mean()) / (x.std(ddof=1) / np.sqrt(x.size)) > z_threshold(2 * ALPHA, 4)
+
+
+def test_negative_control_replace_is_not_accumulate():
+    """Power: the replace run fails the accumulate law at n = 5."""
+    x = simulate("fixed", "replace")[5]["test_error"]
+    expected = registry.evaluate("regression.accumulate.test_error", n=5, **THEORY)
+    with pytest.raises(AssertionError):
+        assert_mean(x, expected, ALPHA)
+
+
+def test_exact_and_sample_kernels_agree_in_law():
+    """Fresh design, replace: two-sample KS on the test error at n = 1 and n = 3 (k = 2)."""
+    ex = simulate("fresh", "replace")
+    sa = simulate("fresh", "replace", kernel="sample", G=3, seed=3)
+    for n in (1, 3):
+        assert_two_sample_ks(ex[n]["test_error"], sa[n]["test_error"], ALPHA, 2, f"n={n}")
+    np.testing.assert_allclose(sa[3]["log_test_error"], np.log(sa[3]["test_error"]), rtol=1e-5)
+
+
+def test_fixed_design_is_drawn_once_and_reused():
+    fam = regression(3, 0.5, design="fixed", w_star=(1.0, -2.0, 0.5))
+    ch = jnp.arange(6, dtype=jnp.uint32)
+    s0 = fam.draw(bits.key_from_seed(1), ch, fam.truth(6), jnp.full(6, 8.0), 8)
+    p1 = fam.fit(s0)
+    s1 = fam.draw(bits.key_from_seed(2), ch, p1, jnp.full(6, 8.0), 8)
+    assert np.all(np.asarray(s0.drawn) == 1) and np.all(np.asarray(p1.drawn) == 1)
+    np.testing.assert_allclose(np.asarray(s1.G), np.asarray(s0.G), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(s0.G), np.asarray(s0.chol @ jnp.swapaxes(s0.chol, 1, 2)), rtol=1e-5)
+    assert not np.allclose(np.asarray(s1.b), np.asarray(s0.b))  # new labels
+    m = fam.merge(fam.empty(6), s1)
+    np.testing.assert_array_equal(np.asarray(m.chol), np.asarray(s0.chol))
+
+
+def test_points_fit_and_weighted_fit_match_numpy():
+    fam = regression(3, 0.7, design="fresh", w_star=(0.5, 1.0, -1.0))
+    ch = jnp.arange(4, dtype=jnp.uint32)
+    p = fam.truth(4)
+    a, b = fam.points(bits.key_from_seed(5), ch, p, 9), fam.points(bits.key_from_seed(6), ch, p, 12)
+    assert a.shape == (4, 9, 4)
+    mask = jnp.arange(9)[None, :] < jnp.array([9, 7, 5, 9])[:, None]
+    sa, sb = fam.points_stats(a, mask), fam.points_stats(b, jnp.ones((4, 12), bool))
+    pooled, weighted = fam.fit(fam.merge(sa, sb)).w, fam.fit_weighted(sa, sb, 0.8).w
+    an, bn, mn = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(mask)
+    for c in range(4):
+        xa, xb = an[c][mn[c]], bn[c]
+        x, y = np.vstack([xa, xb]), np.concatenate([xa[:, 3], xb[:, 3]])
+        np.testing.assert_allclose(np.asarray(pooled[c]), np.linalg.lstsq(x[:, :3], y)[0], rtol=1e-4, atol=1e-4)
+        wts = np.sqrt(np.concatenate([np.full(len(xa), 0.8 / len(xa)), np.full(len(xb), 0.2 / len(xb))]))
+        ref = np.linalg.lstsq(x[:, :3] * wts[:, None], y * wts)[0]
+        np.testing.assert_allclose(np.asarray(weighted[c]), ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(fam.fit_weighted(sa, fam.empty(4), 0.3).w), np.asarray(fam.fit(sa).w), rtol=1e-5
+    )
+    assert fam.distribution(p).event_shape == (3,)
+    assert fam.metric_names == ("test_error", "log_test_error")
+
+
+def test_float64_runs():
+    with jax.enable_x64(True):
+        fam = regression(D, SIGMA, design="fixed", kernel="sample", dtype=jnp.float64)
+        out = run(fam, "accumulate", T, 3, 256, 7, {3}, dtype=jnp.float64)
+    x = out[3]["test_error"]
+    assert x.dtype == np.float64 and np.all(np.isfinite(x)) and np.all(x > 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"dim": 0},
+        {"dim": 2.0},
+        {"dim": 2, "noise_sd": 0.0},
+        {"dim": 2, "noise_sd": float("inf")},
+        {"dim": 2, "design": "random"},
+        {"dim": 2, "kernel": "fast"},
+        {"dim": 2, "w_star": (1.0,)},
+        {"dim": 2, "w_star": (1.0, float("nan"))},
+    ],
+)
+def test_bad_input(kwargs):
+    with pytest.raises(ValueError):
+        regression(**kwargs)
