@@ -93,6 +93,30 @@ CFG = {
         sampling_variance=0.7,
     ),
     "wf_fix": dict(family="categorical", scenario="replace", probs=PROBS, samples=10, generations=200, smoothing=0.0),
+    "kde": dict(family="kde", scenario="replace", samples=50, generations=51, bandwidth=0.3),
+    "reg_fixed": dict(family="regression", scenario="replace", dim=10, samples=40, generations=10, design="fixed"),
+    "reg_fresh": dict(family="regression", scenario="replace", dim=10, samples=40, generations=10, design="fresh"),
+    "reg_acc": dict(family="regression", scenario="accumulate", dim=10, samples=40, generations=10, design="fixed"),
+    "pois": dict(family="poisson", scenario="replace", samples=10, generations=100, rate=1.0),
+    "dir": dict(
+        family="categorical",
+        estimator="laplace",
+        scenario="replace",
+        probs=PROBS,
+        samples=20,
+        generations=120,
+        smoothing=0.5,
+    ),
+    "nig": dict(
+        family="gaussian",
+        estimator="bayes",
+        kernel="sample",
+        scenario="replace",
+        prior=(0.0, 1.0, 5.0, 1.0),
+        mean=(1.0,),
+        samples=10,
+        generations=40,
+    ),
 }
 
 
@@ -110,6 +134,8 @@ class Check:
         extra: kind-specific settings (``eps``; ``dof``; ``tv`` for the fixed state).
         scale: multiplier of the closed form (1 except for perturbed negative controls).
         note: why a control is wrong (empty for real checks).
+        gen_param, gen_offset: the closed form's generation parameter is ``gen + gen_offset``
+            (used to draw the closed form over all recorded generations).
 
     """
 
@@ -122,6 +148,8 @@ class Check:
     extra: dict = field(default_factory=dict)
     scale: float = 1.0
     note: str = ""
+    gen_param: str = "n"
+    gen_offset: int = 0
 
     @property
     def config(self) -> dict:
@@ -177,6 +205,10 @@ _SIG = dict(M=5, sigma0=1.0)
 _FR = dict(M=20, alpha=0.2, sigma0=1.0)
 _MV = dict(M=10, d=3)
 _SC = dict(M0=10, growth=1.0, n=20, sigma0=1.0)
+_KDE = dict(M=50, h=0.3, v0=1.0 - 1.0 / 50)
+_REG = dict(sigma=1.0, d=10, T=40)
+_DIR = dict(M=20, K=3, a=0.5)
+_NIG = dict(M=10, kappa0=1.0, alpha0=5.0, beta0=1.0, var0=1.0, d0=1.0)
 
 CHECKS: list[Check] = [
     # digest §2.1, replace, unbiased, M = 10 (raw moments only at n·ψ1·p² ≲ 3)
@@ -236,6 +268,32 @@ CHECKS: list[Check] = [
     Check("wf.mixture.h_star", {"H0": H0, "M": 20, "alpha": 0.2}, "wf_mix", 60, "heterozygosity"),
     Check("wf.split.h_star", {"H0": H0, "M": 20, "alpha": 0.2}, "wf_split", 60, "heterozygosity"),
     Check("wf.fixation_probability", {"q": 0.5}, "wf_fix", 200, "support", kind="fix", extra={"tv": 0.5}),
+    # digest §2.10 KDE replace: model g >= 1 holds the points of generation g - 1, E v_0 = (1 - 1/M) sigma0^2
+    *(
+        Check("kde.replace.mean_spread", _KDE | {"t": g - 1}, "kde", g, "spread", gen_param="t", gen_offset=-1)
+        for g in (11, 51)
+    ),
+    # digest §2.9 regression, d = 10, T = 40, sigma = 1
+    Check("regression.replace.test_error", _REG | {"n": 10}, "reg_fixed", 10, "test_error"),
+    Check("regression.replace.test_error", _REG | {"n": 10}, "reg_fresh", 10, "test_error"),
+    Check("regression.accumulate.test_error", _REG | {"n": 10}, "reg_acc", 10, "test_error"),
+    # digest §2.8 Poisson: P(lambda_t = 0) = q_t^{N0}, N0 = M lambda_0 = 10
+    *(
+        Check("poisson.extinction_probability", {"N0": 10, "t": t}, "pois", t, "extinct", gen_param="t")
+        for t in (20, 100)
+    ),
+    # Dirichlet(a) learner = Wright-Fisher with mutation (bayes.dirichlet), a = 0.5, burn-in 120 >= 10/(1 - A)
+    Check("bayes.dirichlet.mean_heterozygosity", _DIR | {"H0": H0, "n": 5}, "dir", 5, "heterozygosity"),
+    Check("bayes.dirichlet.stationary_heterozygosity", _DIR, "dir", 120, "heterozygosity"),
+    # Normal-Inverse-Gamma learner, alpha0 = 5 (finite fourth moment of V): exact mean recursion
+    Check("bayes.nig.mean_predictive_variance", _NIG | {"n": 5}, "nig", 5, "sigma2"),
+    Check(
+        "bayes.nig.stationary_predictive_variance",
+        {k: _NIG[k] for k in ("M", "kappa0", "alpha0", "beta0")},
+        "nig",
+        40,
+        "sigma2",
+    ),
 ]
 
 CONTROLS: list[Check] = [

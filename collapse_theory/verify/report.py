@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +30,10 @@ def _curve(check: Check, res):
     s = res.summary(check.metric)
     closed = []
     for n in g[keep]:
-        if "n" not in check.params:  # a limit (fixed point) or an n-free identity: drawn flat
+        if check.gen_param not in check.params:  # a limit (fixed point) or an n-free identity: drawn flat
             closed.append(closed_form(check))
             continue
-        c = Check(check.id, check.params | {"n": int(n)}, check.cfg, int(n), check.metric)
+        c = replace(check, params=check.params | {check.gen_param: int(n) + check.gen_offset}, gen=int(n))
         try:
             closed.append(closed_form(c))
         except Exception:
