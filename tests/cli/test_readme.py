@@ -36,3 +36,32 @@ def test_readme_theory_example_runs(capsys):
     assert main(shlex.split(line.split("#")[0])[1:]) == 0
     out = json.loads(capsys.readouterr().out)
     assert abs(out["value"] - 0.758860) < 1e-6  # digest section 2.1, M = 10, n = 5
+
+
+def _readme_commands(prefixes: tuple[str, ...]) -> list[list[str]]:
+    import shlex
+
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    out = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith(prefixes):
+            out.append(shlex.split(line.split(" #")[0])[1:])
+    return out
+
+
+def test_readme_simulate_and_decompose_examples_run(tmp_path, capsys):
+    """Every documented ``simulate``/``decompose`` example runs (shrunk to 64 chains, 3 generations)."""
+    from collapse_theory.cli import main
+
+    cmds = _readme_commands(("collapse-theory simulate", "collapse-theory decompose"))
+    assert len(cmds) >= 15
+    families = {c[1] for c in cmds if c[0] == "simulate"}
+    assert families == {"gaussian", "categorical", "kde", "regression", "poisson", "gmm"}
+    for argv in cmds:
+        argv = [a if a != "decompose-out" else str(tmp_path) for a in argv]
+        shrink = ["--chains", "64", "--generations", "3", "--record", "1,3", "--quiet"]
+        if "--samples" in argv and argv[argv.index("--samples") + 1] == "1000":
+            shrink += ["--samples", "200"]  # EM on 1000 points x 64 chains is slow to no purpose here
+        assert main(argv + shrink) == 0, argv
+        capsys.readouterr()
