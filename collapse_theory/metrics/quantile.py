@@ -30,6 +30,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -115,6 +116,7 @@ def _lower_quantile(lp, w, m, s, iters):
     return jax.lax.fori_loop(0, iters, body, init)[5]
 
 
+@functools.partial(jax.jit, static_argnames=("iters",))
 def mixture_quantile_log(
     log_u: jax.Array, log_1mu: jax.Array, w: jax.Array, m: jax.Array, s: jax.Array, iters: int = ITERS
 ) -> jax.Array:
@@ -165,6 +167,7 @@ def _breakpoints(w, m):
     return left, right
 
 
+@functools.partial(jax.jit, static_argnames=("nodes", "iters"))
 def w2_sq(
     w1: jax.Array,
     m1: jax.Array,

@@ -1,0 +1,204 @@
+"""The EM-fitted Gaussian-mixture family: recovery, monotone EM, convergence flags, collapse."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from budget import ALPHA
+from scipy import integrate, special, stats
+
+from collapse_theory.families.gmm import METRICS, Params, gmm
+from collapse_theory.random import bits
+from collapse_theory.scenarios import build_scenario
+from collapse_theory.testing.assertions import assert_ks, assert_mean, assert_variance
+
+
+def run(family, scenario, M, G, chains, seed, record, total=None, dtype=jnp.float32):
+    sc = build_scenario(scenario, family, capacity=M, total=total or M * G)
+    ch = jnp.arange(chains, dtype=jnp.uint32)
+    key = bits.fold(bits.key_from_seed(seed), 0x5EED)
+    step = jax.jit(lambda k, s, t: sc.step(k, ch, s, t, jnp.asarray(M, dtype)))
+    state, out, metrics = sc.init(chains), {}, jax.jit(family.metrics)
+    for t in range(G):
+        if t in record:
+            out[t] = metrics(sc.params(state))
+        state = step(bits.fold(key, t), state, t)
+    if G in record:
+        out[G] = metrics(sc.params(state))
+    return out
+
+
+def _sample(family, chains, n, seed, dtype=jnp.float32):
+    ch = jnp.arange(chains, dtype=jnp.uint32)
+    return family.draw(bits.key_from_seed(seed), ch, family.truth(chains), jnp.asarray(n, dtype), n)
+
+
+def _fisher_cov(w, m1, m2, s1, s2):
+    """Inverse Fisher information per point of (w, m1, m2, s1, s2), by a fine trapezoid rule."""
+    x = np.linspace(min(m1 - 15 * s1, m2 - 15 * s2), max(m1 + 15 * s1, m2 + 15 * s2), 200001)
+    f1, f2 = stats.norm.pdf(x, m1, s1), stats.norm.pdf(x, m2, s2)
+    p = w * f1 + (1 - w) * f2
+    score = np.stack(
+        [
+            (f1 - f2) / p,
+            w * f1 * (x - m1) / s1**2 / p,
+            (1 - w) * f2 * (x - m2) / s2**2 / p,
+            w * f1 * ((x - m1) ** 2 / s1**3 - 1 / s1) / p,
+            (1 - w) * f2 * ((x - m2) ** 2 / s2**3 - 1 / s2) / p,
+        ]
+    )
+    info = integrate.trapezoid(score[:, None] * score[None] * p, x, axis=-1)
+    return np.linalg.inv(info)
+
+
+def test_em_recovers_parameters_at_fisher_rate():
+    """n = 5000, 200 chains: fitted means unbiased with the asymptotic (Fisher) variance."""
+    n, chains = 5000, 200
+    fam = gmm((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0), size=n)
+    p = jax.jit(fam.fit)(_sample(fam, chains, n, seed=1))
+    assert np.all(np.asarray(p.converged) == 1.0)
+    cov = _fisher_cov(0.5, -3.0, 3.0, 1.0, 1.0) / n
+    # Fisher variance is close to the no-overlap value sd^2 / (n w) for this separation
+    np.testing.assert_allclose(cov[1, 1], 1.0 / (n * 0.5), rtol=0.05)
+    k = 5
+    means = np.asarray(p.means, np.float64)
+    assert_mean(means[:, 0], -3.0, ALPHA, k, "m1")
+    assert_mean(means[:, 1], 3.0, ALPHA, k, "m2")
+    assert_mean(np.asarray(p.weights)[:, 0], 0.5, ALPHA, k, "w1")
+    assert_variance(means[:, 0], cov[1, 1], ALPHA, k, "var m1")
+    assert_variance(means[:, 1], cov[2, 2], ALPHA, k, "var m2")
+
+
+def test_draw_matches_truth_law():
+    fam = gmm((0.3, 0.7), (-1.0, 2.0), (1.0, 0.5), size=500)
+    pts = _sample(fam, 8, 500, seed=2)
+    assert pts.x.shape == (8, 500)
+
+    def cdf(x):
+        return 0.3 * special.ndtr(x + 1.0) + 0.7 * special.ndtr((x - 2.0) / 0.5)
+
+    assert_ks(np.asarray(pts.x), cdf, ALPHA)
+
+
+def _loglik(p, x):
+    w, m, s = (np.asarray(a, np.float64) for a in (p.weights, p.means, np.exp(p.log_sds)))
+    lp = special.logsumexp(
+        np.log(w)[:, None, :] + stats.norm.logpdf(x[:, :, None], m[:, None, :], s[:, None, :]), axis=-1
+    )
+    return lp.mean(axis=1)
+
+
+def test_em_loglik_non_decreasing_float64():
+    """EM's ascent property, in float64: fixed iteration counts k and k + 1 (tol=None)."""
+    with jax.enable_x64(True):
+        lls = []
+        for it in (1, 2, 3):
+            fam = gmm((0.4, 0.6), (-1.0, 1.0), (1.0, 1.0), iterations=it, tol=None, size=400, dtype=jnp.float64)
+            pts = _sample(fam, 6, 400, seed=3, dtype=jnp.float64)
+            p = jax.jit(fam.fit)(pts)
+            assert p.means.dtype == jnp.float64
+            assert np.all(np.isnan(np.asarray(p.converged)))
+            np.testing.assert_array_equal(np.asarray(p.iters), it)
+            lls.append(_loglik(p, np.asarray(pts.x)))
+        m = jax.jit(fam.metrics)(p)
+        assert all(m[name].dtype == jnp.float64 for name in METRICS)
+    lls = np.array(lls)
+    assert np.all(np.diff(lls, axis=0) >= -1e-12)
+    assert np.all(lls[-1] - lls[0] > 0)
+
+
+def test_label_invariance():
+    a = gmm((0.3, 0.7), (-1.0, 2.0), (1.0, 0.5), size=300)
+    b = gmm((0.7, 0.3), (2.0, -1.0), (0.5, 1.0), size=300)
+    for x, y in zip(a.truth(4), b.truth(4), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    p = jax.jit(a.fit)(_sample(a, 16, 300, seed=4))
+    q = jax.jit(b.fit)(_sample(b, 16, 300, seed=4))
+    metrics = jax.jit(a.metrics)
+    ma, mb = metrics(p), metrics(q)
+    flipped = Params(p.weights[:, ::-1], p.means[:, ::-1], p.log_sds[:, ::-1], p.converged, p.iters)
+    mf = metrics(flipped)
+    for name in METRICS:
+        np.testing.assert_array_equal(np.asarray(ma[name]), np.asarray(mb[name]))
+        np.testing.assert_allclose(np.asarray(mf[name]), np.asarray(ma[name]), rtol=1e-5)
+
+
+def test_metrics_at_truth():
+    fam = gmm((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0), size=10)
+    m = jax.jit(fam.metrics)(fam.truth(3))
+    assert fam.metric_names == METRICS and sorted(m) == sorted(METRICS)
+    np.testing.assert_allclose(np.asarray(m["w2_sq"]), 0.0, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(m["tail_mass"]), 0.002, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(m["separation"]), 6.0 / np.sqrt(2.0), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(m["sigma2"]), 10.0, rtol=1e-6)
+    # nll at the truth is its entropy, by a scipy quadrature
+    p = lambda x: 0.5 * stats.norm.pdf(x, -3, 1) + 0.5 * stats.norm.pdf(x, 3, 1)  # noqa: E731
+    h = integrate.quad(lambda x: -p(x) * np.log(p(x)), -15, 15, points=[-3, 0, 3], limit=200)[0]
+    np.testing.assert_allclose(np.asarray(m["nll"]), h, rtol=1e-6)
+
+
+def test_unconvergeable_setting_is_reported():
+    fam = gmm((0.5, 0.5), (-1.0, 1.0), (1.0, 1.0), iterations=1, tol=1e-12, size=200)
+    p = jax.jit(fam.fit)(_sample(fam, 32, 200, seed=5))
+    np.testing.assert_array_equal(np.asarray(p.converged), 0.0)
+    np.testing.assert_array_equal(np.asarray(p.iters), 1.0)
+    sep = gmm((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0), size=200)
+    ok = jax.jit(sep.fit)(_sample(sep, 32, 200, seed=5))
+    assert np.all(np.asarray(ok.converged) == 1.0)
+    assert np.all(np.asarray(ok.iters) < 100)
+
+
+def test_kmeanspp_deterministic_and_recovers():
+    fam = gmm((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0), init="kmeans++", size=1000)
+    pts = _sample(fam, 16, 1000, seed=6)
+    fit = jax.jit(fam.fit)
+    p, p2 = fit(pts), fit(pts)
+    np.testing.assert_array_equal(np.asarray(p.means), np.asarray(p2.means))
+    # a well-separated mixture is found from any seeding: |m_hat - m| within 6 SEs of 1/sqrt(500)
+    assert np.all(np.abs(np.asarray(p.means) - np.array([-3.0, 3.0])) < 6.0 / np.sqrt(500.0))
+
+
+def test_fit_weighted_full_real_weight_equals_fit():
+    fam = gmm(size=400)
+    real = _sample(fam, 8, 200, seed=7)
+    synth = _sample(fam, 8, 200, seed=8)
+    fit_w = jax.jit(fam.fit_weighted)
+    a, b = jax.jit(fam.fit)(real), fit_w(real, synth, 1.0)
+    np.testing.assert_allclose(np.asarray(a.means), np.asarray(b.means), rtol=1e-4, atol=1e-4)
+    c = fit_w(real, synth, 0.5)
+    assert np.all(np.isfinite(np.asarray(c.means)))
+
+
+def test_replace_chain_w2_grows():
+    """M = 1000, 256 chains: W2^2 to the truth at generation 20 exceeds generation 1 (paired z)."""
+    fam = gmm((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0), size=1000)
+    out = run(fam, "replace", 1000, 20, 256, seed=9, record={1, 20})
+    d = np.asarray(out[20]["w2_sq"], np.float64) - np.asarray(out[1]["w2_sq"], np.float64)
+    z = d.mean() / (d.std(ddof=1) / np.sqrt(d.size))
+    assert z > stats.norm.isf(ALPHA), z
+    assert np.mean(np.asarray(out[20]["converged"])) > 0.9
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"weights": (0.6, 0.6)}, "sum to 1"),
+        ({"weights": (1.2, -0.2)}, "non-negative"),
+        ({"sds": (1.0, 0.0)}, "sds"),
+        ({"components": 3}, "entries"),
+        ({"iterations": 0}, "iterations"),
+        ({"tol": 0.0}, "tol"),
+        ({"init": "random"}, "init"),
+        ({"var_floor": -1.0}, "var_floor"),
+        ({"size": 0}, "size"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        gmm(**kwargs)
+
+
+def test_capacity_above_size_rejected():
+    fam = gmm(size=10)
+    with pytest.raises(ValueError, match="capacity"):
+        _sample(fam, 2, 20, seed=0)
