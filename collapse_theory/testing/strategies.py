@@ -20,7 +20,16 @@ from hypothesis import strategies as st
 
 from collapse_theory.config import SimConfig
 
-__all__ = ["seeds", "probabilities", "gaussian_configs", "categorical_configs"]
+__all__ = [
+    "seeds",
+    "probabilities",
+    "truths",
+    "gaussian_configs",
+    "categorical_configs",
+    "kde_configs",
+    "regression_configs",
+    "poisson_configs",
+]
 
 SAMPLE_SIZES = (5, 20)
 DIMS = (1, 2)
@@ -78,5 +87,68 @@ def categorical_configs(draw, scenarios=("replace", "accumulate"), generations: 
         chains=CHAINS,
         seed=draw(seeds()),
         kernel="sample",
+        record=(0, 1, generations),
+    )
+
+
+@st.composite
+def truths(draw) -> str:
+    """A ``--truth`` spec: a 2-component mixture or a Student-t with finite variance."""
+    if draw(st.booleans()):
+        w = draw(st.floats(0.05, 0.95))
+        m1, m2 = draw(st.floats(-5, 5)), draw(st.floats(-5, 5))
+        s1, s2 = draw(st.floats(0.1, 3)), draw(st.floats(0.1, 3))
+        return f"mixture:{w!r},{m1!r},{s1!r};{1 - w!r},{m2!r},{s2!r}"
+    return f"student-t:{draw(st.floats(2.5, 30))!r},{draw(st.floats(-5, 5))!r},{draw(st.floats(0.1, 3))!r}"
+
+
+@st.composite
+def kde_configs(draw, scenarios=("replace", "accumulate"), generations: int = 6) -> SimConfig:
+    """Valid KDE configurations (fixed bandwidth or a rule) over fixed shapes."""
+    return SimConfig(
+        family="kde",
+        scenario=draw(st.sampled_from(scenarios)),
+        samples=draw(st.sampled_from(SAMPLE_SIZES)),
+        bandwidth=draw(st.one_of(st.floats(1e-3, 3.0), st.sampled_from(("scott", "silverman")))),
+        mean=(draw(st.floats(-1e3, 1e3)),),
+        cov_diag=(draw(st.floats(1e-4, 1e4)),),
+        generations=generations,
+        chains=CHAINS,
+        seed=draw(seeds()),
+        record=(0, 1, generations),
+    )
+
+
+@st.composite
+def regression_configs(draw, scenarios=("replace", "accumulate"), generations: int = 6) -> SimConfig:
+    """Valid regression configurations: d in DIMS, T = 4 d + 4 rows, fixed or fresh design."""
+    d = draw(st.sampled_from(DIMS))
+    return SimConfig(
+        family="regression",
+        scenario=draw(st.sampled_from(scenarios)),
+        dim=d,
+        samples=4 * d + 4,
+        noise_sd=draw(st.floats(1e-3, 1e3)),
+        design=draw(st.sampled_from(("fixed", "fresh"))),
+        mean=tuple(draw(st.floats(-1e2, 1e2)) for _ in range(d)),
+        generations=generations,
+        chains=CHAINS,
+        seed=draw(seeds()),
+        record=(0, 1, generations),
+    )
+
+
+@st.composite
+def poisson_configs(draw, scenarios=("replace", "accumulate", "fresh"), generations: int = 6) -> SimConfig:
+    """Valid Poisson configurations over fixed shapes."""
+    return SimConfig(
+        family="poisson",
+        scenario=draw(st.sampled_from(scenarios)),
+        rate=draw(st.floats(1e-3, 1e3)),
+        samples=draw(st.sampled_from(SAMPLE_SIZES)),
+        kernel=draw(st.sampled_from(("exact", "sample"))),
+        generations=generations,
+        chains=CHAINS,
+        seed=draw(seeds()),
         record=(0, 1, generations),
     )
