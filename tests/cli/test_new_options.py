@@ -90,3 +90,14 @@ def test_json_contract_for_new_families(capsys, argv, metrics):
     assert list(out["metrics"]) == metrics
     assert out["generations"][-1] == 3 and out["warnings"] == []
     assert set(out["timing"]) == {"compile_seconds", "run_seconds", "chain_generations_per_second"}
+
+
+def test_em_non_convergence_is_reported(capsys):
+    """An EM capped at one iteration with an unreachable tolerance: every chain is flagged."""
+    argv = ["simulate", "gmm", "--samples", "50", "--em-iterations", "1", "--em-tol", "1e-12"]
+    assert main(argv + ["--generations", "2", "--chains", "64", "--format", "json", "--quiet"]) == 0
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    assert out["metrics"]["converged"]["mean"][1:] == [0.0, 0.0]
+    assert len(out["warnings"]) == 2 and "did not converge for 64 of 64 chains" in out["warnings"][0]
+    assert cap.err.count("warning: EM did not converge") == 2
