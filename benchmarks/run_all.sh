@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run the full engine benchmark RUNS times (default 3) and print, per benchmark and implementation,
-# the line of the run with the best ratio (or the best cg/s for baselines). Raw JSON lines are kept
-# in benchmarks/results/engine-<UTC timestamp>-<run>.jsonl (not committed).
+# Run the full engine and family benchmarks RUNS times (default 3) and print, per benchmark and
+# implementation, the line of the run with the best ratio (or the best cg/s for baselines). Raw JSON
+# lines are kept in benchmarks/results/{engine,families}-<UTC timestamp>-<run>.jsonl (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
@@ -11,9 +11,11 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 status=0
 files=()
 for i in $(seq 1 "$runs"); do
-    f="$out/engine-$stamp-$i.jsonl"
-    files+=("$f")
-    python benchmarks/bench_engine.py >"$f" || status=1
+    for name in engine families; do
+        f="$out/$name-$stamp-$i.jsonl"
+        files+=("$f")
+        python "benchmarks/bench_$name.py" >"$f" || status=1
+    done
 done
 python - "${files[@]}" <<'EOF'
 import json
@@ -26,11 +28,11 @@ for path in sys.argv[1:]:
         if d["benchmark"] == "header" or "error" in d:
             continue
         key = (d["benchmark"], d["impl"])
-        score = d["ratio"] if d["ratio"] is not None else d["cg_per_s"]
+        score = d["ratio"] if d.get("ratio") is not None else d["cg_per_s"]
         if key not in best or score > best[key][0]:
             best[key] = (score, d, path)
 for (bench, impl), (_, d, path) in best.items():
-    ratio = "" if d["ratio"] is None else f"  ratio {d['ratio']:.3g} (target {d['target']}, met {d['meets_target']})"
+    ratio = "" if d.get("ratio") is None else f"  ratio {d['ratio']:.3g} (target {d.get('target')}, met {d.get('meets_target')})"
     print(f"{bench:18s} {impl:17s} {d['cg_per_s']:10.3g} cg/s{ratio}  [{path}]")
 EOF
 exit "$status"
