@@ -121,9 +121,7 @@ class _SubState(NamedTuple):
     filled: jax.Array
 
 
-def accumulate_subsample(
-    family: Family, capacity: int, total: int, sampler: Family | None = None
-) -> Scenario:
+def accumulate_subsample(family: Family, capacity: int, total: int, sampler: Family | None = None) -> Scenario:
     """The pool accumulates all points; model t + 1 is fit to n_t of them drawn without replacement.
 
     The pool is a fixed buffer of ``total + capacity`` points per chain; the subset is the
