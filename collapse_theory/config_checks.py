@@ -67,6 +67,10 @@ def check_precision(c) -> None:
             )
         if c.sampling_variance != 1.0:
             raise err("--kernel naive-sample does not take --sampling-variance")
+        if c.precision == "float64" and c.rounding == "stochastic":
+            raise err(
+                "--rounding stochastic needs a format narrower than the float64 carrier: float32, float16 or bfloat16"
+            )
         return
     if c.precision not in ("float32", "float64"):
         raise err(

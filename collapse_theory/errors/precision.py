@@ -43,6 +43,8 @@ import jax.numpy as jnp
 from collapse_theory.random import bits
 
 __all__ = [
+    "summation_constant",
+    "mean_error_bound",
     "ACCUMULATIONS",
     "FORMATS",
     "ROUNDINGS",
@@ -161,6 +163,46 @@ def rounder(fmt: str, mode: str, key: bits.KeyPair | None, chains: jax.Array | N
     if key is None or chains is None:
         raise ValueError("stochastic rounding needs key and chains")
     return lambda v, tag: round_to(v, fmt, mode, bits.fold(key, tag), chains)
+
+
+def summation_constant(method: str, n: jax.Array, fmt: str, mode: str = "nearest") -> jax.Array:
+    """``c`` in Higham's ``|s_hat - s| <= c * sum |x_i|`` for ``n`` summands, or NaN (Welford).
+
+    ``gamma_{n-1}`` (recursive, Higham 2002 eq. 4.4), ``gamma_{ceil(log2 n)}`` (pairwise, §4.2) and
+    ``2u + n u^2`` (Kahan, eq. 4.8 with the O(n u^2) term's constant taken as 1), with
+    ``gamma_k = k u / (1 - k u)``. Stochastic rounding errs by less than one ulp (not half), so
+    ``u`` is doubled there. The registry's ``rounding.sum.*`` hold the same forms. Where
+    ``k u >= 1`` the bound says nothing and NaN is returned.
+    """
+    u = UNIT_ROUNDOFF[fmt] * (2.0 if mode == "stochastic" else 1.0)
+
+    def gamma(k):  # defined for k u < 1 only: NaN (no bound) beyond
+        return jnp.where(k * u < 1.0, k * u / (1.0 - k * u), jnp.nan)
+
+    n = jnp.maximum(n, 1.0)
+    if method == "naive":
+        return gamma(n - 1.0)
+    if method == "pairwise":
+        return gamma(jnp.ceil(jnp.log2(n) - 1e-9))
+    if method == "kahan":
+        return 2.0 * u + n * u * u
+    return jnp.full_like(n, jnp.nan)
+
+
+def mean_error_bound(method: str, x: jax.Array, mask: jax.Array, fmt: str, mode: str = "nearest") -> jax.Array:
+    """Bound on ``|mean_hat - mean|`` of :func:`mean_var`'s mean, per chain (NaN for Welford).
+
+    ``mean_hat = fl(s_hat / fl(n))``: with ``|s_hat - s| <= c sum|x|`` and ``|delta|, |eta| <= u``
+    for the division and the rounded count, ``|mean_hat - s/n| <= (c sum|x| / n)(1 + u)/(1 - u)
+    + |s/n| 2u/(1 - u)``.
+    """
+    u = UNIT_ROUNDOFF[fmt] * (2.0 if mode == "stochastic" else 1.0)
+    n = jnp.sum(mask, axis=1).astype(x.dtype)
+    safe = jnp.maximum(n, 1.0)
+    abs_sum = jnp.sum(jnp.where(mask, jnp.abs(x), 0.0), axis=1)
+    mean = jnp.sum(jnp.where(mask, x, 0.0), axis=1) / safe
+    c = summation_constant(method, n, fmt, mode)
+    return c * abs_sum / safe * (1.0 + u) / (1.0 - u) + jnp.abs(mean) * 2.0 * u / (1.0 - u)
 
 
 def _masked(x: jax.Array, mask: jax.Array) -> jax.Array:

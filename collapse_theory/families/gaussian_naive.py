@@ -47,19 +47,31 @@ _POINTS, _ROUND_X, _ROUND_STATS, _ROUND_MERGE = 3, 21, 22, 23
 _ESTIMATORS = {"unbiased": 1.0, "mle": 0.0}
 
 
+METRICS = (*gm.METRICS_1D, "mean_rounding_ratio")
+"""The exact family's metrics plus ``mean_rounding_ratio``: the last fit's |mean_hat - mean| over
+its rounding-error bound (Higham 2002: gamma_{n-1} recursive, gamma_{ceil log2 n} pairwise,
+2u + n u^2 Kahan; see :func:`collapse_theory.errors.precision.mean_error_bound`), the reference
+mean computed in the carrier (its own error bound added to the denominator). It never exceeds 1
+if the bound holds; NaN where it cannot be measured (Welford, or the format equal to the carrier)."""
+
+
 class Params(NamedTuple):
     """Fitted N(mu, sigma^2) per chain, ``mu[C]``, ``sigma[C]``, representable in the precision."""
 
     mu: jax.Array
     sigma: jax.Array
+    ratio: jax.Array
 
 
 class Stats(NamedTuple):
-    """Count ``n[C]``, ``mean[C]`` and the estimator's variance ``var[C]`` (ddof applied)."""
+    """Count ``n[C]``, ``mean[C]``, the estimator's variance ``var[C]`` (ddof applied) and the
+    mean's measured rounding error over its Higham bound, ``ratio[C]`` (see :data:`METRICS`).
+    """
 
     n: jax.Array
     mean: jax.Array
     var: jax.Array
+    ratio: jax.Array
 
 
 def gaussian_naive(
@@ -88,7 +100,8 @@ def gaussian_naive(
 
     Returns:
         A :class:`~collapse_theory.families.base.Family` named ``"gaussian"`` with the metrics of
-        the exact family (:data:`collapse_theory.metrics.gaussian.METRICS_1D`).
+        the exact family (:data:`collapse_theory.metrics.gaussian.METRICS_1D`) and
+        ``mean_rounding_ratio`` (:data:`METRICS`).
 
     Raises:
         ValueError: on an unknown option, a precision wider than the carrier, stochastic
@@ -104,6 +117,9 @@ def gaussian_naive(
     pr._check_carrier(precision, dtype, rounding)
     ddof = _ESTIMATORS[estimator]
     target = truth
+    u_carrier = float(jnp.finfo(dtype).eps) / 2.0
+    # A reference mean needs a carrier wider than the format, and Welford has no registered bound.
+    measurable = pr.UNIT_ROUNDOFF[precision] > u_carrier and accumulation != "welford"
     fmt_np = np.dtype(pr.format_dtype(precision))
     with np.errstate(over="ignore", under="ignore"):
         mu0_f, sigma0_f = float(np.asarray(mean).astype(fmt_np)), float(np.asarray(np.sqrt(var)).astype(fmt_np))
@@ -117,11 +133,11 @@ def gaussian_naive(
         return pr.round_to(v, precision, rounding, bits.fold(key, tag), chains)
 
     def model0(c):
-        return Params(jnp.full((c,), mu0_f, dtype), jnp.full((c,), sigma0_f, dtype))
+        return Params(jnp.full((c,), mu0_f, dtype), jnp.full((c,), sigma0_f, dtype), jnp.zeros((c,), dtype))
 
     def empty(c):
         z = jnp.zeros((c,), dtype)
-        return Stats(z, z, z)
+        return Stats(z, z, z, z)
 
     def points(key, chains, p, capacity):
         z = bits.normal(bits.fold(key, _POINTS), chains, capacity, dtype)
@@ -132,7 +148,18 @@ def gaussian_naive(
         n = jnp.sum(mask, axis=1).astype(dtype)
         k = None if key is None else bits.fold(key, _ROUND_STATS)
         m, v = pr.mean_var(x, mask, precision, rounding, accumulation, ddof, k, chains)
-        return Stats(n, m, v)
+        return Stats(n, m, v, ratio_of(x, mask, m, rounding))
+
+    def ratio_of(x, mask, m, mode):
+        # |mean_hat - mean| / (Higham bound + the carrier reference's own bound); <= 1 is a theorem.
+        if not measurable:
+            return jnp.full(m.shape, jnp.nan, dtype)
+        safe = jnp.maximum(jnp.sum(mask, axis=1).astype(dtype), 1.0)
+        ref = jnp.sum(jnp.where(mask, x, 0.0), axis=1) / safe
+        abs_mean = jnp.sum(jnp.where(mask, jnp.abs(x), 0.0), axis=1) / safe
+        ref_bound = (safe * u_carrier / (1.0 - safe * u_carrier)) * abs_mean + 2.0 * u_carrier * jnp.abs(ref)
+        bound = pr.mean_error_bound(accumulation, x, mask, precision, mode) + ref_bound
+        return jnp.abs(m - ref) / bound
 
     def draw(key, chains, p, n, capacity):
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
@@ -143,7 +170,7 @@ def gaussian_naive(
     def points_stats(x, mask):
         # The interface passes no key: deterministic round to nearest here, whatever the mode.
         m, v = pr.mean_var(x, mask, precision, "nearest", accumulation, ddof)
-        return Stats(jnp.sum(mask, axis=1).astype(dtype), m, v)
+        return Stats(jnp.sum(mask, axis=1).astype(dtype), m, v, ratio_of(x, mask, m, "nearest"))
 
     def merge(a, b):
         # Chan et al. (1982): M2 = M2_a + M2_b + delta^2 n_a n_b / n, each operation rounded.
@@ -157,17 +184,18 @@ def gaussian_naive(
         var = r(r(r(m2a + m2b) + between) / r(n - ddof))
         mean = jnp.where(a.n == 0, b.mean, jnp.where(b.n == 0, a.mean, mean))
         var = jnp.where(a.n == 0, b.var, jnp.where(b.n == 0, a.var, var))
-        return Stats(n, mean, var)
+        return Stats(n, mean, var, jnp.fmax(a.ratio, b.ratio))
 
     def fit(s):
-        return Params(s.mean, pr.round_to(jnp.sqrt(s.var), precision))
+        return Params(s.mean, pr.round_to(jnp.sqrt(s.var), precision), s.ratio)
 
     def fit_weighted(real, synth, w):
         raise NotImplementedError("gaussian_naive has no weighted fit; use gaussian(kernel='sample')")
 
     def metrics(p):
         m = gm.metrics_1d(p.mu, jnp.log(p.sigma), mu0, log_sigma0)
-        return truths.against_truth(target, m, p.mu, jnp.log(p.sigma)) if target is not None else m
+        m = truths.against_truth(target, m, p.mu, jnp.log(p.sigma)) if target is not None else m
+        return m | {"mean_rounding_ratio": p.ratio}
 
     def real_points(key, chains, capacity):
         return rnd(truths.points(target, key, chains, capacity, dtype), key, chains, _ROUND_X)
@@ -191,7 +219,7 @@ def gaussian_naive(
         fit=fit,
         fit_weighted=fit_weighted,
         metrics=metrics,
-        metric_names=gm.METRICS_1D,
+        metric_names=METRICS,
         distribution=distribution,
         real=real if target is not None else None,
         real_points=real_points if target is not None else None,

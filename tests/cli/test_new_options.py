@@ -79,7 +79,7 @@ def test_cli_errors(capsys, argv, message):
         ),
         (
             ["gaussian", "--estimator", "mle", "--kernel", "naive-sample", "--precision", "float16", "--mean", "1"],
-            ["mu_err2", "sigma2", "sigma", "log_sigma2", "w2_sq", "kl", "tail_mass"],
+            ["mu_err2", "sigma2", "sigma", "log_sigma2", "w2_sq", "kl", "tail_mass", "mean_rounding_ratio"],
         ),
     ],
 )

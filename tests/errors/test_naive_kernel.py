@@ -94,7 +94,7 @@ def test_precision_floor(fmt, early, t1, t2):
 
 def test_metrics_and_stochastic_streams():
     fam = gaussian_naive(mean=1.0, precision="float16", rounding="stochastic", accumulation="welford")
-    assert fam.name == "gaussian" and fam.metric_names == METRICS_1D
+    assert fam.name == "gaussian" and fam.metric_names == (*METRICS_1D, "mean_rounding_ratio")
     key = bits.key_from_seed(3)
     all_ch = jnp.arange(8, dtype=jnp.uint32)
     draw = jax.jit(lambda ch: fam.draw(key, ch, fam.truth(ch.shape[0]), jnp.full(ch.shape, 10.0), 16))
@@ -104,7 +104,7 @@ def test_metrics_and_stochastic_streams():
     x = np.asarray(fam.points(key, all_ch, fam.truth(8), 16))
     np.testing.assert_array_equal(x, x.astype(np.float16).astype(np.float32))
     p = fam.fit(full)
-    assert set(fam.metrics(p)) == set(METRICS_1D)
+    assert set(fam.metrics(p)) == {*METRICS_1D, "mean_rounding_ratio"}
     zero = fam.metrics(p._replace(sigma=jnp.zeros(8)))
     assert np.all(np.isneginf(np.asarray(zero["log_sigma2"])))
     merged = fam.merge(full, fam.empty(8))
@@ -129,3 +129,64 @@ def test_metrics_and_stochastic_streams():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         gaussian_naive(**kwargs)
+
+
+# ---------------------------------------------------------------- measured rounding vs Higham
+
+
+@pytest.mark.parametrize(
+    "precision, rounding, accumulation",
+    [
+        ("float16", "nearest", "naive"),
+        ("float16", "nearest", "pairwise"),
+        ("float16", "stochastic", "kahan"),
+        ("bfloat16", "stochastic", "naive"),
+        ("bfloat16", "nearest", "kahan"),
+        ("float32", "nearest", "naive"),
+        ("float32", "stochastic", "pairwise"),
+    ],
+)
+def test_measured_mean_rounding_stays_under_the_higham_bound(precision, rounding, accumulation):
+    """Every fit of every chain: |mean_hat - mean| <= bound (a theorem, so max ratio <= 1), and the
+    measurement is not vacuous (the worst chain uses a visible part of the bound)."""
+    import collapse_theory as ct
+
+    cfg = ct.SimConfig(
+        family="gaussian",
+        estimator="unbiased",
+        kernel="naive-sample",
+        mean=(3.0,),
+        samples=50,  # n u' < 1 for every format here (bfloat16 stochastic: 50 * 2^-7)
+        generations=20,
+        chains=1000,
+        precision=precision,
+        rounding=rounding,
+        accumulation=accumulation,
+        record=tuple(range(1, 21)),
+        metrics=("mean_rounding_ratio",),
+    )
+    ratio = ct.simulate(cfg, progress=False).values["mean_rounding_ratio"]
+    assert np.isfinite(ratio).all()
+    assert ratio.max() <= 1.0
+    assert ratio.max() > 1e-2
+
+
+def test_summation_constants_match_the_registry():
+    import jax.numpy as jnp
+
+    from collapse_theory.errors import precision as pr
+    from collapse_theory.theory import registry
+
+    for n in (1, 2, 7, 64, 1000):
+        for fmt in ("float16", "bfloat16", "float32"):
+            u = pr.UNIT_ROUNDOFF[fmt]
+            nn = jnp.asarray(float(n), jnp.float32)
+            rec = registry.evaluate("rounding.sum.recursive", n=n, u=u)
+            pair = registry.evaluate("rounding.sum.pairwise", n=n, u=u)
+            if (n - 1) * u < 1:  # gamma_k's domain (Higham Lemma 3.1 assumes k u < 1)
+                assert float(pr.summation_constant("naive", nn, fmt)) == pytest.approx(rec, rel=1e-6)
+            assert float(pr.summation_constant("pairwise", nn, fmt)) == pytest.approx(pair, rel=1e-6)
+            assert float(pr.summation_constant("kahan", nn, fmt)) >= registry.evaluate("rounding.sum.kahan", u=u)
+    assert np.isnan(float(pr.summation_constant("welford", jnp.asarray(5.0), "float16")))
+    # gamma_k is only a bound while k u < 1: bfloat16 recursive summation of 300 terms has none.
+    assert np.isnan(float(pr.summation_constant("naive", jnp.asarray(300.0), "bfloat16")))
