@@ -19,11 +19,12 @@ __all__ = ["build_family", "build_sampler", "bytes_per_chain", "carrier_dtype", 
 def carrier_dtype(config: SimConfig):
     """The dtype arrays are carried in: float64 for ``precision="float64"``, else float32.
 
-    float16 and bfloat16 are emulated by rounding float32 values (naive-sample kernel); float32
-    under the naive-sample kernel is emulated in float64, so that stochastic rounding and the
-    measured rounding error (against a wider reference) are available for it too.
+    The naive-sample kernel always carries float64 and rounds to its ``precision``: stochastic
+    rounding and the measured rounding error (against a wider reference) are then available for
+    float32 too, double rounding through the carrier is negligible, and runs that differ only in
+    precision draw the same standard normals (``decompose`` pairs them).
     """
-    if config.precision == "float64" or (config.kernel == "naive-sample" and config.precision == "float32"):
+    if config.precision == "float64" or config.kernel == "naive-sample":
         return jnp.float64
     return jnp.float32
 

@@ -70,7 +70,8 @@ def test_variants_switch_one_source_each():
     assert v["no_statistical"].population() and v["no_statistical"].kernel == "exact"
     assert v["no_functional"].truth is None and v["no_functional"].kernel == "naive-sample"
     assert v["no_functional"].cov_diag == (5.0,)
-    assert v["no_numerical"].precision == "float64" and not v["no_numerical"].population()
+    assert v["no_numerical"].precision == "float64" and v["no_numerical"].kernel == "naive-sample"
+    assert not v["no_numerical"].population()
 
 
 @pytest.mark.parametrize(
