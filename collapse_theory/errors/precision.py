@@ -102,6 +102,25 @@ def _step(r: jax.Array, fmt: str, up: bool) -> jax.Array:
     return jax.lax.bitcast_convert_type(ui + one if up else ui - one, r.dtype)
 
 
+def _odd_float32(x: jax.Array) -> jax.Array:
+    """float64 -> float32 with round-to-odd: truncate, and set the last bit if inexact.
+
+    Rounding to odd at 24 bits and then to nearest at <= 22 bits equals a single correct rounding
+    (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using
+    rounding to odd", IEEE TC 57 (2008), Theorem 1; it needs 2 extra bits). XLA's direct
+    float64 -> float16/bfloat16 conversion goes through float32 with round-to-nearest twice and
+    is wrong near ties (1 + 2^-11 + 2^-40 becomes 1, not 1 + 2^-10).
+    """
+    r = x.astype(jnp.float32)
+    back = r.astype(x.dtype)
+    inexact = (back != x) & jnp.isfinite(x)
+    ui = jax.lax.bitcast_convert_type(r, jnp.uint32)
+    over = inexact & (jnp.abs(back) > jnp.abs(x)) & (ui & jnp.uint32(0x7FFFFFFF) != 0)
+    ui = jnp.where(over, ui - jnp.uint32(1), ui)  # one step toward zero (sign-magnitude bits)
+    ui = jnp.where(inexact, ui | jnp.uint32(1), ui)
+    return jax.lax.bitcast_convert_type(ui, jnp.float32)
+
+
 def ulp(x: jax.Array, fmt: str) -> jax.Array:
     """The format's spacing above ``|round(x)|``, in the carrier dtype (ulp(1) = 2u in float32)."""
     r = jnp.abs(x).astype(format_dtype(fmt))
@@ -135,7 +154,11 @@ def round_to(
     _check_carrier(fmt, x.dtype, mode)
     target = format_dtype(fmt)
     if mode == "nearest":
-        return x if target == x.dtype else x.astype(target).astype(x.dtype)
+        if target == x.dtype:
+            return x
+        if x.dtype == jnp.float64 and fmt in ("float16", "bfloat16"):
+            return _odd_float32(x).astype(target).astype(x.dtype)
+        return x.astype(target).astype(x.dtype)
     if key is None or chains is None:
         raise ValueError("stochastic rounding needs key and chains")
     a = jnp.abs(x)

@@ -144,3 +144,31 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="accumulation"):
         pr.mean_var(x, jnp.ones(x.shape, bool), "float16", method="sorted")
     assert z_threshold(ALPHA) > 3.0
+
+
+def test_round_to_nearest_from_float64_is_a_single_correct_rounding():
+    """float64 -> float16/bfloat16 must not double-round through float32 (round-to-odd fixes it)."""
+    from fractions import Fraction
+
+    def reference(v: float, p: int) -> float:  # ties-to-even at p significant bits (normal range)
+        if v == 0:
+            return 0.0
+        e = math.floor(math.log2(abs(v)))
+        q = Fraction(2) ** (e - p + 1)
+        return float(round(Fraction(v) / q) * q)
+
+    with jax.enable_x64(True):
+        tricky = [1 + 2**-11 + 2**-40, -(1 + 2**-11 + 2**-40), 1 + 2**-8 + 2**-40, 3 * (1 + 2**-11) + 2**-38]
+        rng = np.random.default_rng(7)
+        base = rng.uniform(-100, 100, 2000)
+        # Values a hair above or below float16/bfloat16 ties: where double rounding errs.
+        for p in (11, 8):
+            e = np.floor(np.log2(np.abs(base)))
+            tie = (np.floor(base / 2.0 ** (e - p + 1)) + 0.5) * 2.0 ** (e - p + 1)
+            tricky += list(tie * (1 + 2.0**-40)) + list(tie * (1 - 2.0**-40))
+        x = np.asarray(tricky + list(base))
+        for fmt, p in (("float16", 11), ("bfloat16", 8)):
+            got = np.asarray(pr.round_to(jnp.asarray(x, jnp.float64)[None, :], fmt)[0])
+            want = np.asarray([reference(float(v), p) for v in x])
+            np.testing.assert_array_equal(got, want, err_msg=fmt)
+        assert float(pr.round_to(jnp.asarray([[1 + 2**-11 + 2**-40]], jnp.float64), "float16")[0, 0]) == 1 + 2**-10
