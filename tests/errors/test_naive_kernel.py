@@ -26,33 +26,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from budget import ALPHA
+from harness import run_params as run
 
 from collapse_theory.errors import precision as pr
 from collapse_theory.families.gaussian import gaussian
 from collapse_theory.families.gaussian_naive import gaussian_naive
 from collapse_theory.metrics.gaussian import METRICS_1D
 from collapse_theory.random import bits
-from collapse_theory.scenarios import build_scenario
 from collapse_theory.testing.assertions import assert_mean
 from collapse_theory.theory import registry
 
 M, CHAINS = 10, 2000
 BAND = (-3.0, 3.2)
-
-
-def run(family, scenario, M, G, chains, seed, record, total=None, dtype=jnp.float32):
-    sc = build_scenario(scenario, family, capacity=M, total=total or M * G)
-    ch = jnp.arange(chains, dtype=jnp.uint32)
-    key = bits.fold(bits.key_from_seed(seed), 0x5EED)
-    step = jax.jit(lambda k, s, t: sc.step(k, ch, s, t, jnp.asarray(M, dtype)))
-    state, out = sc.init(chains), {}
-    for t in range(G):
-        if t in record:
-            out[t] = sc.params(state)
-        state = step(bits.fold(key, t), state, t)
-    if G in record:
-        out[G] = sc.params(state)
-    return out
 
 
 def law(n: int) -> float:

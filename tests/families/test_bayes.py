@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from budget import ALPHA
+from harness import run
 from scipy import stats
 
 import collapse_theory as ct
@@ -20,25 +21,9 @@ from collapse_theory.families.categorical import categorical
 from collapse_theory.families.gaussian import gaussian
 from collapse_theory.families.gaussian_bayes import Params, gaussian_bayes, posterior
 from collapse_theory.random import bits
-from collapse_theory.scenarios import build_scenario
 from collapse_theory.testing.assertions import assert_ks, assert_mean, assert_two_sample_ks, z_threshold
 from collapse_theory.theory import registry
 from collapse_theory.theory.bayes import nig_mean_variance
-
-
-def run(family, scenario, M, G, chains, seed, record, total=None, dtype=jnp.float32):
-    sc = build_scenario(scenario, family, capacity=M, total=total or M * G)
-    ch = jnp.arange(chains, dtype=jnp.uint32)
-    key = bits.fold(bits.key_from_seed(seed), 0x5EED)
-    step = jax.jit(lambda k, s, t: sc.step(k, ch, s, t, jnp.asarray(M, dtype)))
-    state, out = sc.init(chains), {}
-    for t in range(G):
-        if t in record:
-            out[t] = family.metrics(sc.params(state))
-        state = step(bits.fold(key, t), state, t)
-    if G in record:
-        out[G] = family.metrics(sc.params(state))
-    return out
 
 
 def _mcmc_z(draws: np.ndarray, expected: np.ndarray, k: int, what: str) -> None:

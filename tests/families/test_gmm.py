@@ -5,27 +5,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from budget import ALPHA
+from harness import run
 from scipy import integrate, special, stats
 
 from collapse_theory.families.gmm import METRICS, Params, gmm
 from collapse_theory.random import bits
-from collapse_theory.scenarios import build_scenario
 from collapse_theory.testing.assertions import assert_ks, assert_mean, assert_variance
-
-
-def run(family, scenario, M, G, chains, seed, record, total=None, dtype=jnp.float32):
-    sc = build_scenario(scenario, family, capacity=M, total=total or M * G)
-    ch = jnp.arange(chains, dtype=jnp.uint32)
-    key = bits.fold(bits.key_from_seed(seed), 0x5EED)
-    step = jax.jit(lambda k, s, t: sc.step(k, ch, s, t, jnp.asarray(M, dtype)))
-    state, out, metrics = sc.init(chains), {}, jax.jit(family.metrics)
-    for t in range(G):
-        if t in record:
-            out[t] = metrics(sc.params(state))
-        state = step(bits.fold(key, t), state, t)
-    if G in record:
-        out[G] = metrics(sc.params(state))
-    return out
 
 
 def _sample(family, chains, n, seed, dtype=jnp.float32):

@@ -17,30 +17,15 @@ import numpy as np
 import pytest
 import scipy.stats as st
 from budget import ALPHA
+from harness import run
 
 from collapse_theory.families.poisson import poisson
 from collapse_theory.random import bits
-from collapse_theory.scenarios import build_scenario
 from collapse_theory.testing.assertions import assert_mean, assert_variance, z_threshold
 from collapse_theory.theory import registry
 
 M, RATE0, CHAINS = 10, 1.0, 20_000
 TIMES = (5, 20, 100)
-
-
-def run(family, scenario, M, G, chains, seed, record, total=None, dtype=jnp.float32):
-    sc = build_scenario(scenario, family, capacity=M, total=total or M * G)
-    ch = jnp.arange(chains, dtype=jnp.uint32)
-    key = bits.fold(bits.key_from_seed(seed), 0x5EED)
-    step = jax.jit(lambda k, s, t: sc.step(k, ch, s, t, jnp.asarray(M, dtype)))
-    state, out = sc.init(chains), {}
-    for t in range(G):
-        if t in record:
-            out[t] = family.metrics(sc.params(state))
-        state = step(bits.fold(key, t), state, t)
-    if G in record:
-        out[G] = family.metrics(sc.params(state))
-    return {t: {k: np.asarray(v, np.float64) for k, v in m.items()} for t, m in out.items()}
 
 
 @functools.cache
