@@ -182,7 +182,9 @@ def gaussian(
     def real(key, chains, n, capacity):
         if kernel == "population":
             return draw_population(key, chains, model0(chains.shape[0]), n, capacity)
-        return truths.stats(target, key, chains, n, capacity, dtype, merge, Stats)
+        n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
+        mask = jnp.arange(capacity)[None, :] < n[:, None]
+        return points_stats(real_points(key, chains, capacity), mask)
 
     def real_points(key, chains, capacity):
         return truths.points(target, key, chains, capacity, dtype)

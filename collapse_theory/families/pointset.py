@@ -40,14 +40,13 @@ def from_points(x: jax.Array, keep: jax.Array, size: int) -> Points:
     Kept points move to the front in their original order (a stable compaction), so a buffer
     built from a prefix mask is a plain copy.
     """
-    c, m = x.shape
+    c = x.shape[0]
     n = jnp.sum(keep, axis=1)
     # Destination slot of each kept point = number of kept points before it.
     dest = jnp.cumsum(keep, axis=1) - 1
     dest = jnp.where(keep, dest, size)  # dropped points go out of bounds
     out = jnp.zeros((c, size), x.dtype)
     out = out.at[jnp.arange(c)[:, None], dest].set(x, mode="drop")
-    del m
     return Points(out, n.astype(x.dtype))
 
 

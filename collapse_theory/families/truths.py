@@ -223,29 +223,6 @@ def logpdf(t: Truth, x: jax.Array) -> jax.Array:
     return jax.scipy.stats.t.logpdf(x, t.df, t.loc, t.scale)
 
 
-def stats(t: Truth, key, chains, n, capacity: int, dtype, merge, make_stats):
-    """Gaussian sufficient statistics ``(n, mean, log SS)`` of ``n`` draws from the truth.
-
-    Args:
-        t: the truth.
-        key: the RNG key.
-        chains: ``uint32[C]`` global chain indices.
-        n: per-chain sample sizes.
-        capacity: static bound on ``n`` (the Student-t draws points).
-        dtype: float dtype.
-        merge: the Gaussian ``merge(Stats, Stats)``.
-        make_stats: the Gaussian ``Stats`` constructor ``(n, mean, log_ss)``.
-
-    """
-    x = points(t, key, chains, capacity, dtype)
-    nf = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
-    mask = jnp.arange(capacity)[None, :] < nf[:, None]
-    safe_n = jnp.maximum(nf, 1.0)
-    mean = jnp.sum(jnp.where(mask, x, 0.0), axis=1) / safe_n
-    ss = jnp.sum(jnp.where(mask, jnp.square(x - mean[:, None]), 0.0), axis=1)
-    return make_stats(nf, mean, jnp.log(ss))
-
-
 def points(t: Truth, key, chains, capacity: int, dtype) -> jax.Array:
     """``[C, capacity]`` independent draws from the truth."""
     if t.kind == "mixture":
