@@ -1,28 +1,103 @@
-"""Simulation configuration: one frozen dataclass, validated with one-line errors.
+"""Simulation configuration: the run-level settings plus the family's spec, validated with one-line errors.
 
-Every invalid setting raises :class:`ConfigError` (a ``ValueError``) whose message is one line
-that names the setting; the CLI prints it and exits with status 2.
+A :class:`SimConfig` holds what every run has (scenario, sample sizes, generations, chains, seed,
+recorded generations, precision, chunking, the fresh/weighting settings of the scenario) and a
+family spec (:class:`~collapse_theory.families.spec.FamilySpec`) that owns the family's own
+settings. For convenience the family's settings can be given flat::
+
+    SimConfig(family="gaussian", estimator="mle", samples=20)      # = family=ct.family("gaussian", estimator="mle")
+
+and read flat (``config.estimator``). A setting that the family does not take is an error, by
+construction. Every invalid setting raises :class:`ConfigError` (a ``ValueError``) whose message
+is one line naming the setting; the CLI prints it and exits with status 2.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from collapse_theory import config_checks as checks
-from collapse_theory.config_checks import PROB_TOLERANCE, ConfigError
-from collapse_theory.scenarios.schedule import ScheduleError, evaluate_schedule
+from collapse_theory.families import registry
+from collapse_theory.families.categorical import PROB_TOLERANCE
+from collapse_theory.families.spec import (
+    ConfigError,
+    FamilySpec,
+    RunContext,
+    check_choice,
+    check_int,
+    check_real,
+    unknown_setting,
+)
+from collapse_theory.scenarios.schedule import MAX_SAMPLES, ScheduleError, evaluate_schedule
+from collapse_theory.scenarios.workflows import SCENARIOS
 
-__all__ = ["ConfigError", "SimConfig", "default_record", "PROB_TOLERANCE"]
+__all__ = [
+    "ConfigError",
+    "SimConfig",
+    "default_record",
+    "PROB_TOLERANCE",
+    "PRECISIONS",
+    "SCENARIOS",
+    "MIXINGS",
+    "RUN_SETTINGS",
+    "SCENARIO_SETTINGS",
+]
 
-
-FAMILIES = ("gaussian", "categorical", "kde", "regression", "poisson", "gmm")
-KERNELS = ("exact", "sample", "naive-sample")
 PRECISIONS = ("float64", "float32", "float16", "bfloat16")
-SCENARIOS = ("replace", "accumulate", "accumulate-subsample", "fresh")
+MIXINGS = ("split", "mixture")
+SCENARIO_SETTINGS = ("real_fraction", "mixing", "real_weight")
+RUN_SETTINGS = (
+    "scenario",
+    "samples",
+    "samples_schedule",
+    "generations",
+    "chains",
+    "seed",
+    "record",
+    "precision",
+    "chunk_size",
+    "metrics",
+    *SCENARIO_SETTINGS,
+)
+MAX_GENERATIONS = 10**7
+MAX_CHAINS = 2**32
+"""Chain indices are 32-bit counters of the random streams."""
+
+# Defaults of the single flat configuration of versions up to 0.1.0 (results saved by them load).
+_LEGACY_DEFAULTS: dict[str, Any] = {
+    "estimator": None,
+    "kernel": "exact",
+    "dim": 1,
+    "mean": None,
+    "cov_diag": None,
+    "cov": None,
+    "probs": None,
+    "smoothing": 1.0,
+    "real_fraction": 0.5,
+    "mixing": "split",
+    "real_weight": None,
+    "sampling_variance": 1.0,
+    "truncate": None,
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "rounding": "nearest",
+    "accumulation": "naive",
+    "truth": None,
+    "bandwidth": None,
+    "noise_sd": 1.0,
+    "design": "fixed",
+    "rate": 1.0,
+    "components": 2,
+    "em_iterations": 100,
+    "em_tol": 1e-6,
+    "em_init": "quantile",
+    "var_floor": 1e-6,
+    "prior": None,
+}
 
 
 def default_record(generations: int) -> tuple[int, ...]:
@@ -37,215 +112,302 @@ def default_record(generations: int) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-@dataclass(frozen=True)
+def _tuples(v):
+    if isinstance(v, list):
+        return tuple(_tuples(x) for x in v)
+    return v
+
+
+@dataclass(frozen=True, init=False)
 class SimConfig:
     """Everything that defines a simulation; results store it verbatim.
 
     Attributes:
-        family: ``"gaussian"``, ``"categorical"``, ``"kde"``, ``"regression"``, ``"poisson"`` or
-            ``"gmm"``.
+        family: the family's name (``spec.name``).
         scenario: ``"replace"``, ``"accumulate"``, ``"accumulate-subsample"`` or ``"fresh"``.
-        estimator: gaussian ``"unbiased"`` (ddof = 1), ``"mle"`` (ddof = 0) or ``"bayes"``
-            (Normal-Inverse-Gamma posterior predictive, needs ``prior``), no default on purpose
-            for the Gaussian; categorical ``"mle"`` or ``"laplace"`` (the Dirichlet(a)
-            posterior predictive); the other families have one estimator each (set for you).
-        samples: M, the sample size per generation (ignored when ``samples_schedule`` is set);
-            ``math.inf`` (CLI ``--samples inf``) fits the population moments exactly (1-D
-            Gaussian, replace or accumulate), switching the statistical error off. For
-            regression it is the design size T.
+        samples: M, the sample size per generation (default 100 unless ``samples_schedule`` is
+            set); ``math.inf`` (CLI ``--samples inf``) fits the population moments exactly
+            where the family supports it (1-D Gaussian), switching the statistical error off.
+            For regression it is the design size T.
+        samples_schedule: an expression in t giving M_t, e.g. ``"3*(t+1)**2"`` (not with ``samples``).
         generations: number of fit-sample generations n.
         chains: number of independent replicate chains.
         seed: the run's seed; chain c's stream depends only on (seed, c, generation).
         record: generations at which metrics are recorded (0 = the truth).
-        kernel: ``"exact"`` (sufficient statistics), ``"sample"`` (draw and fit points) or
-            ``"naive-sample"`` (1-D Gaussian: x = mu + sigma z and the estimator in the chosen
-            ``precision``, ``rounding`` and ``accumulation``; shows the precision floor).
-        dim, mean, cov_diag, cov: the Gaussian truth (default N(0, I_dim)); ``cov`` (full matrix,
-            row-major tuple of rows) overrides ``cov_diag``.
-        probs: the categorical truth.
-        smoothing: Laplace pseudo-count.
-        real_fraction, mixing: the fresh-data workflow (alpha in [0, 1]; ``split`` or ``mixture``).
-        real_weight: total weight w of the real data in the fit (He, Xu & Cheng), or None.
-        samples_schedule: an expression in t giving M_t, e.g. ``"3*(t+1)**2"``.
         precision: ``"float32"`` (default, fast) or ``"float64"`` (enabled locally, never
-            globally); ``"float16"`` and ``"bfloat16"`` with ``kernel="naive-sample"``.
-        rounding, accumulation: the naive-sample kernel's rounding (``"nearest"`` or
-            ``"stochastic"``) and summation (``"naive"``, ``"pairwise"``, ``"kahan"``,
-            ``"welford"``).
-        truth: a non-Gaussian truth for a Gaussian fit (``"mixture:w,m,s;w,m,s"`` or
-            ``"student-t:df[,loc,scale]"``), or the GMM family's true mixture.
-        bandwidth: KDE bandwidth h > 0, or ``"scott"`` / ``"silverman"``.
-        noise_sd, design: regression noise standard deviation and ``"fixed"`` / ``"fresh"``
-            design; ``dim`` is the number of features and ``mean`` the true weights.
-        rate: the Poisson truth.
-        components, em_iterations, em_tol, em_init, var_floor: the GMM fit by EM.
-        prior: NIG prior ``(mu0, kappa0, alpha0, beta0)`` of the Bayesian Gaussian learner.
+            globally); ``"float16"`` and ``"bfloat16"`` where the family computes in them
+            (the Gaussian ``kernel="naive-sample"``).
         chunk_size: chains per compiled batch, rounded up to a multiple of 64 (None = automatic).
         metrics: subset of metric names to keep (None = all).
+        real_fraction, mixing: the fresh workflow (alpha in [0, 1], default 0.5; ``split`` = exactly
+            round(alpha M) real points, default, or ``mixture`` = each point real w.p. alpha).
+        real_weight: total weight w of the real data in the fit (accumulate, fresh; He, Xu & Cheng).
+        spec: the family spec with the family's own settings (see ``ct.family``).
 
     """
 
     family: str
-    scenario: str = "replace"
-    estimator: str | None = None
-    samples: int | float = 100
-    generations: int = 100
-    chains: int = 1000
-    seed: int = 0
-    record: tuple[int, ...] | None = None
-    kernel: str = "exact"
-    dim: int = 1
-    mean: tuple[float, ...] | None = None
-    cov_diag: tuple[float, ...] | None = None
-    cov: tuple[tuple[float, ...], ...] | None = None
-    probs: tuple[float, ...] | None = None
-    smoothing: float = 1.0
-    real_fraction: float = 0.5
-    mixing: str = "split"
-    real_weight: float | None = None
-    samples_schedule: str | None = None
-    precision: str = "float32"
-    chunk_size: int | None = None
-    metrics: tuple[str, ...] | None = field(default=None)
-    sampling_variance: float = 1.0
-    truncate: float | None = None
-    temperature: float = 1.0
-    top_p: float = 1.0
-    rounding: str = "nearest"
-    accumulation: str = "naive"
-    truth: str | None = None
-    bandwidth: float | str | None = None
-    noise_sd: float = 1.0
-    design: str = "fixed"
-    rate: float = 1.0
-    components: int = 2
-    em_iterations: int = 100
-    em_tol: float | None = 1e-6
-    em_init: str = "quantile"
-    var_floor: float = 1e-6
-    prior: tuple[float, ...] | None = None
+    scenario: str
+    samples: int | float | None
+    samples_schedule: str | None
+    generations: int
+    chains: int
+    seed: int
+    record: tuple[int, ...] | None
+    precision: str
+    chunk_size: int | None
+    metrics: tuple[str, ...] | None
+    real_fraction: float | None
+    mixing: str | None
+    real_weight: float | None
+    spec: FamilySpec
 
+    def __init__(
+        self,
+        family: str | FamilySpec,
+        scenario: str = "replace",
+        samples: int | float | None = None,
+        samples_schedule: str | None = None,
+        generations: int = 100,
+        chains: int = 1000,
+        seed: int = 0,
+        record: tuple[int, ...] | None = None,
+        precision: str = "float32",
+        chunk_size: int | None = None,
+        metrics: tuple[str, ...] | None = None,
+        real_fraction: float | None = None,
+        mixing: str | None = None,
+        real_weight: float | None = None,
+        spec: FamilySpec | None = None,
+        **settings,
+    ):
+        if isinstance(family, FamilySpec):
+            if spec is not None and spec is not family:
+                raise ConfigError("give the family spec once (family= or spec=)")
+            spec = family
+        elif spec is None:
+            spec = registry.family(family, **settings)
+            settings = {}
+        elif not isinstance(family, str) or family != spec.name:
+            raise ConfigError(f"family {family!r} does not match its spec ({spec.name!r})")
+        if settings:
+            spec = spec.replace(**settings)
+        values = dict(
+            family=spec.name,
+            scenario=scenario,
+            samples=samples,
+            samples_schedule=samples_schedule,
+            generations=generations,
+            chains=chains,
+            seed=seed,
+            record=tuple(record) if isinstance(record, list) else record,
+            precision=precision,
+            chunk_size=chunk_size,
+            metrics=tuple(metrics) if isinstance(metrics, list) else metrics,
+            real_fraction=real_fraction,
+            mixing=mixing,
+            real_weight=real_weight,
+            spec=spec,
+        )
+        for k, v in values.items():
+            object.__setattr__(self, k, v)
+
+    def __getattr__(self, name: str):
+        # Only called when normal lookup fails: the family's settings read flat (config.estimator).
+        spec = self.__dict__.get("spec")
+        if spec is not None and name in type(spec).setting_names():
+            return getattr(spec, name)
+        raise AttributeError(f"{type(self).__name__} has no setting {name!r}")
+
+    def replace(self, **changes) -> SimConfig:
+        """A copy with run-level or family settings changed (flat names, as in the constructor)."""
+        run = {k: v for k, v in changes.items() if k in RUN_SETTINGS}
+        fam = {k: v for k, v in changes.items() if k not in RUN_SETTINGS}
+        spec = self.spec.replace(**fam) if fam else self.spec
+        return dataclasses.replace(self, **run, spec=spec)
+
+    # --- JSON ---
     def to_dict(self) -> dict:
-        """JSON-ready dict of every setting (seed included; ``samples = inf`` as ``"inf"``)."""
-        d = dataclasses.asdict(self)
+        """JSON-ready dict: ``family``, the run-level settings, then the family's settings, flat.
+
+        ``samples = inf`` is written as ``"inf"``. A user family's entry says ``user_family: true``.
+        """
+        d: dict[str, Any] = {"family": self.family}
+        for k in RUN_SETTINGS:
+            v = getattr(self, k)
+            d[k] = list(v) if isinstance(v, tuple) else v
         if d["samples"] == math.inf:
             d["samples"] = "inf"
-        return d
+        return d | self.spec.settings()
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SimConfig":
-        """Inverse of :meth:`to_dict` (lists become tuples)."""
+    def from_dict(cls, d: dict) -> SimConfig:
+        """Inverse of :meth:`to_dict`; also reads the flat configurations saved by version 0.1.0.
 
-        def tup(v):
-            if isinstance(v, list):
-                return tuple(tup(x) for x in v)
-            return v
+        A user family's configuration cannot be rebuilt (its functions are not saved): its spec
+        is an :class:`UnavailableSpec` that records the settings and refuses to run.
 
-        d = {k: tup(v) for k, v in d.items()}
-        if d.get("samples") == "inf":
-            d["samples"] = math.inf
-        return cls(**d)
+        Raises:
+            ConfigError: an unknown family, or a setting that the family does not take.
 
-    def validated(self) -> "SimConfig":
-        """Check every setting; return a copy with defaults filled in (truth, record, estimator).
+        """
+        d = {k: _tuples(v) for k, v in d.items()}
+        family = d.pop("family", None)
+        if not isinstance(family, str):
+            raise ConfigError(f"a saved configuration needs a family name, got {family!r}")
+        run = {k: d.pop(k) for k in RUN_SETTINGS if k in d}
+        if run.get("samples") == "inf":
+            run["samples"] = math.inf
+        if run.get("samples_schedule") is not None and run.get("samples") == 100:
+            run["samples"] = None  # 0.1.0 stored its default next to a schedule
+        if run.get("scenario", "replace") != "fresh":
+            for k in ("real_fraction", "mixing"):
+                if run.get(k) == _LEGACY_DEFAULTS[k]:
+                    run[k] = None
+        if d.get("user_family"):
+            return cls(family=UnavailableSpec(family, d), **run)
+        spec_cls = registry.spec_class(family)
+        known = spec_cls.setting_names()
+        settings = spec_cls.from_legacy({k: v for k, v in d.items() if k in known})
+        for k, v in d.items():
+            if k in known:
+                continue
+            sentinel = object()
+            if _LEGACY_DEFAULTS.get(k, sentinel) == v or spec_cls.legacy.get(k, sentinel) == v:
+                continue
+            raise ConfigError(unknown_setting(family, k, known) + f"; saved value {v!r}")
+        return cls(family=spec_cls(**settings), **run)
+
+    # --- validation ---
+    def context(self) -> RunContext:
+        """The run-level settings a family validates itself against (validated config)."""
+        return RunContext(
+            scenario=self.scenario,
+            samples=self.samples,
+            samples_schedule=self.samples_schedule,
+            sizes=self.sizes(),
+            generations=self.generations,
+            precision=self.precision,
+            real_weight=self.real_weight,
+            real_fraction=self.real_fraction,
+            mixing=self.mixing,
+        )
+
+    def validated(self) -> SimConfig:
+        """Check every setting; return a copy with defaults filled in (samples, record, the family's).
 
         Raises:
             ConfigError: with a one-line message naming the bad setting.
 
         """
         err = ConfigError
-        if self.family not in FAMILIES:
-            raise err(f"unknown family {self.family!r}; choose from {', '.join(FAMILIES)}")
-        if self.scenario not in SCENARIOS:
-            raise err(f"unknown scenario {self.scenario!r}; choose from {', '.join(SCENARIOS)}")
-        if self.kernel not in KERNELS:
-            raise err(f"unknown kernel {self.kernel!r}; choose from {', '.join(KERNELS)}")
-        if self.precision not in PRECISIONS:
-            raise err(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
-        if self.samples == math.inf and not isinstance(self.samples, bool):
-            checks.check_population(self)
-        elif not isinstance(self.samples, (int, np.integer)) or isinstance(self.samples, bool):
-            raise err(f"--samples must be an integer or inf, got {self.samples!r}")
-        for name in ("generations", "chains", "dim"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
-                raise err(f"--{name} must be an integer, got {v!r}")
-        if self.chains < 1:
-            raise err(f"--chains must be at least 1, got {self.chains}")
-        if self.generations < 1:
-            raise err(f"--generations must be at least 1, got {self.generations}")
-        if self.generations > 10**7:
-            raise err(f"--generations must be at most 1e7, got {self.generations}")
-        if not isinstance(self.seed, int) or self.seed < 0 or self.seed >= 2**63:
-            raise err(f"--seed must be an integer in [0, 2**63), got {self.seed!r}")
-        if self.chunk_size is not None and self.chunk_size < 1:
-            raise err(f"--chunk-size must be at least 1, got {self.chunk_size}")
-        if not (0.0 <= self.real_fraction <= 1.0) or math.isnan(self.real_fraction):
-            raise err(f"--real-fraction must be in [0, 1], got {self.real_fraction}")
-        if self.mixing not in ("split", "mixture"):
-            raise err(f"unknown mixing {self.mixing!r}; choose split or mixture")
+        check_choice(self.scenario, "scenario", SCENARIOS)
+        check_choice(self.precision, "precision", PRECISIONS)
+        generations = check_int(self.generations, "generations", lo=1, hi=MAX_GENERATIONS)
+        chains = check_int(self.chains, "chains", lo=1, hi=MAX_CHAINS)
+        seed = check_int(self.seed, "seed", lo=0, hi=2**63 - 1)
+        chunk = None if self.chunk_size is None else check_int(self.chunk_size, "chunk_size", lo=1)
+        samples, schedule = self.samples, self.samples_schedule
+        if schedule is not None:
+            if samples is not None:
+                raise err("give --samples or --samples-schedule, not both")
+            if not isinstance(schedule, str):
+                raise err(f"--samples-schedule must be an expression in t, got {schedule!r}")
+        elif samples is None:
+            samples = 100
+        elif isinstance(samples, (float, np.floating)) and samples == math.inf:
+            samples = math.inf
+        else:
+            samples = check_int(samples, "samples", lo=1, hi=MAX_SAMPLES)
+        scenario_settings = self._scenario_settings()
+        record = self._record(generations)
+        metrics = self.metrics
+        if metrics is not None:
+            if isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics) or not metrics:
+                raise err(f"--metrics must be a non-empty list of metric names, got {metrics!r}")
+            metrics = tuple(metrics)
+        c = dataclasses.replace(
+            self,
+            samples=samples,
+            generations=generations,
+            chains=chains,
+            seed=seed,
+            chunk_size=chunk,
+            record=record,
+            metrics=metrics,
+            **scenario_settings,
+        )
+        if c.population() and not c.spec.supports_population():
+            raise err(f"--samples inf (the population fit) is not available for the {c.family} family")
+        if schedule is not None:
+            try:
+                evaluate_schedule(schedule, generations, 1)
+            except ScheduleError as e:
+                raise err(f"--samples-schedule: {e}") from None
+        spec = c.spec.validated(c.context())
+        if c.precision not in spec.precisions():
+            raise err(
+                f"--precision {c.precision} is not available for this {c.family} configuration "
+                f"(choose from {', '.join(spec.precisions())})"
+            )
+        c = dataclasses.replace(c, spec=spec)
+        minimum = spec.min_samples()
+        if not c.population():
+            if schedule is None:
+                if samples is not None and samples < minimum:
+                    raise err(f"--samples must be at least {minimum} for this family and estimator, got {samples}")
+            else:
+                try:
+                    evaluate_schedule(schedule, generations, minimum)
+                except ScheduleError as e:
+                    raise err(f"--samples-schedule: {e}") from None
+            if c.scenario == "fresh" and c.mixing == "split":
+                c._check_split()
+        if metrics is not None:
+            names = spec.metric_names()
+            unknown = [m for m in metrics if m not in names]
+            if unknown:
+                raise err(f"unknown metric {unknown[0]!r} for {c.family}; choose from {', '.join(names)}")
+        return c
+
+    def _scenario_settings(self) -> dict:
+        err = ConfigError
+        out: dict[str, Any] = {}
+        fresh = self.scenario == "fresh"
+        for name in ("real_fraction", "mixing"):
+            if getattr(self, name) is not None and not fresh:
+                raise err(f"--{name.replace('_', '-')} is for --scenario fresh, not {self.scenario}")
+        if fresh:
+            alpha = 0.5 if self.real_fraction is None else self.real_fraction
+            out["real_fraction"] = check_real(alpha, "real_fraction", lo=0.0, hi=1.0, lo_closed=True, hi_closed=True)
+            out["mixing"] = check_choice("split" if self.mixing is None else self.mixing, "mixing", MIXINGS)
         if self.real_weight is not None:
-            if not (0.0 < self.real_weight < 1.0):
-                raise err(f"--real-weight must be in (0, 1), got {self.real_weight}")
+            out["real_weight"] = check_real(self.real_weight, "real_weight", lo=0.0, hi=1.0)
             if self.scenario not in ("accumulate", "fresh"):
                 raise err(
                     f"--real-weight needs real data in every fit: use it with accumulate or fresh, not {self.scenario}"
                 )
-        self._validate_sampling()
-        checks.check_precision(self)
-        changes = checks.validate_family(self)
-        minimum = checks.min_samples(self, changes.get("estimator", self.estimator))
-        if self.population():
-            pass
-        elif self.samples_schedule is None:
-            if self.samples < minimum:
-                raise err(f"--samples must be at least {minimum} for this family and estimator, got {self.samples}")
-        else:
-            try:
-                evaluate_schedule(self.samples_schedule, self.generations, minimum)
-            except ScheduleError as e:
-                raise err(f"--samples-schedule: {e}") from None
-        if self.scenario == "fresh" and self.mixing == "split" and self.family == "gaussian" and not self.population():
-            self._check_split(minimum)
-        record = self.record if self.record is not None else default_record(self.generations)
-        record = tuple(sorted(set(int(r) for r in record)))
-        if not record:
-            raise err("--record needs at least one generation")
-        if record[0] < 0 or record[-1] > self.generations:
-            raise err(f"--record generations must be in [0, {self.generations}], got {record[0]}..{record[-1]}")
-        changes["record"] = record
-        return dataclasses.replace(self, **changes)
+        return out
 
-    def population(self) -> bool:
-        """Whether the fit is to infinitely many samples (``samples = inf``)."""
-        return self.samples == math.inf
-
-    def biased(self) -> bool:
-        """Whether synthetic data are drawn with a sampling bias."""
-        return (
-            self.sampling_variance != 1.0 or self.truncate is not None or self.temperature != 1.0 or self.top_p != 1.0
-        )
-
-    def _validate_sampling(self) -> None:
+    def _record(self, generations: int) -> tuple[int, ...]:
         err = ConfigError
-        if not (0.0 < self.sampling_variance < math.inf):
-            raise err(f"--sampling-variance must be positive and finite, got {self.sampling_variance}")
-        if self.truncate is not None and not (0.0 < self.truncate < math.inf):
-            raise err(f"--truncate must be positive and finite, got {self.truncate}")
-        if not (0.0 < self.temperature < math.inf):
-            raise err(f"--temperature must be positive and finite, got {self.temperature}")
-        if not (0.0 < self.top_p <= 1.0):
-            raise err(f"--top-p must be in (0, 1], got {self.top_p}")
-        if self.family != "categorical" and (self.temperature != 1.0 or self.top_p != 1.0):
-            raise err("--temperature and --top-p are for the categorical family")
-        if self.family != "gaussian" and (self.sampling_variance != 1.0 or self.truncate is not None):
-            raise err("--sampling-variance and --truncate are for the Gaussian family")
-        if self.truncate is not None and (self.dim != 1 or self.kernel != "sample"):
-            raise err(
-                "--truncate needs a 1-D Gaussian and --kernel sample (truncated draws have no exact statistics kernel)"
-            )
+        record = self.record if self.record is not None else default_record(generations)
+        if isinstance(record, (str, bytes)) or not hasattr(record, "__iter__"):
+            raise err(f"--record must be a list of generations, got {record!r}")
+        vals = []
+        for r in record:
+            if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
+                raise err(f"--record generations must be integers, got {r!r}")
+            vals.append(int(r))
+        out = tuple(sorted(set(vals)))
+        if not out:
+            raise err("--record needs at least one generation")
+        if out[0] < 0 or out[-1] > generations:
+            raise err(f"--record generations must be in [0, {generations}], got {out[0]}..{out[-1]}")
+        return out
 
-    def _check_split(self, minimum: int) -> None:
+    def _check_split(self) -> None:
+        assert self.real_fraction is not None
         sizes = self.sizes()
         n_real = np.round(self.real_fraction * sizes)
         if self.real_fraction > 0 and np.any(n_real == 0):
@@ -253,10 +415,32 @@ class SimConfig:
                 f"--real-fraction {self.real_fraction} gives 0 real points when M={int(sizes[np.argmax(n_real == 0)])}; use --mixing mixture or a larger fraction"
             )
 
+    def population(self) -> bool:
+        """Whether the fit is to infinitely many samples (``samples = inf``)."""
+        return self.samples == math.inf
+
     def sizes(self) -> np.ndarray:
         """Sample sizes M_t for t = 0..generations-1 (validated config)."""
         if self.population():
             return np.ones(self.generations, dtype=np.int64)  # population fits: n is a weight
         if self.samples_schedule is None:
-            return np.full(self.generations, self.samples, dtype=np.int64)
+            return np.full(self.generations, 100 if self.samples is None else self.samples, dtype=np.int64)
         return evaluate_schedule(self.samples_schedule, self.generations, 1)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class UnavailableSpec(FamilySpec):
+    """The spec of a user family loaded from a saved result: its settings, but not its functions."""
+
+    user = True
+
+    name: str = ""  # type: ignore[misc]
+    saved: dict | None = None
+
+    def settings(self) -> dict:
+        """The settings as saved."""
+        return dict(self.saved or {})
+
+    def validated(self, run: RunContext) -> FamilySpec:
+        """A saved user family cannot run again: its functions were not saved."""
+        raise ConfigError(f"{self.name!r} is a user family loaded from a saved result; pass its ct.estimator to run it")

@@ -101,30 +101,26 @@ class Decomposition:
 def variants(config: SimConfig) -> dict[str, SimConfig]:
     """The five configurations: ``all``, ``no_statistical``, ``no_functional``, ``no_numerical``, ``none``.
 
+    Each source is switched off by the changes the family declares
+    (:meth:`~collapse_theory.families.spec.FamilySpec.error_switches`); ``none`` applies them all.
+
     Raises:
-        ConfigError: unless ``config`` is a 1-D Gaussian with a ``truth``, finite ``samples``
-            and ``kernel="naive-sample"`` (all three sources on).
+        ConfigError: unless the family can switch its sources off and all three are on (the
+            Gaussian: 1-D with a ``truth``, finite ``samples`` and ``kernel="naive-sample"``).
 
     """
     c = config.validated()
-    if c.family != "gaussian" or c.dim != 1 or c.truth is None:
-        raise ConfigError("decompose needs a 1-D Gaussian with a misspecified --truth (the functional source)")
-    if c.population() or c.samples_schedule is not None:
-        raise ConfigError("decompose needs a finite, fixed --samples (the statistical source)")
-    if c.kernel != "naive-sample":
-        raise ConfigError("decompose needs --kernel naive-sample with a --precision (the numerical source)")
-    if c.scenario not in ("replace", "accumulate"):
-        raise ConfigError("decompose works with replace or accumulate (the population fit needs one of them)")
-    exact = dataclasses.replace(c, kernel="exact", precision="float64", rounding="nearest", accumulation="naive")
-    float64 = dataclasses.replace(c, precision="float64", rounding="nearest")
-    # truth=None leaves the matched Gaussian: mean/cov_diag already hold the truth's moments.
-    return {
-        "all": c,
-        "no_statistical": dataclasses.replace(exact, samples=math.inf),
-        "no_functional": dataclasses.replace(c, truth=None),
-        "no_numerical": float64,
-        "none": dataclasses.replace(exact, samples=math.inf, truth=None),
-    }
+    switches = c.spec.error_switches(c.context())
+    missing = [s for s in SOURCES if s not in switches]
+    if missing:
+        raise ConfigError(f"the {c.family} family cannot switch off the {missing[0]} error source")
+    out = {"all": c}
+    none: dict = {}
+    for s in SOURCES:
+        out[f"no_{s}"] = c.replace(**switches[s])
+        none |= switches[s]
+    out["none"] = c.replace(**none)
+    return out
 
 
 def _mean_se(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,11 +141,11 @@ def decompose(config: SimConfig, metric: str = "w2_sq", *, progress: bool | None
 
     """
     from collapse_theory.engine import simulate
-    from collapse_theory.metrics.gaussian import METRICS_1D
 
-    if metric not in METRICS_1D:
-        raise ConfigError(f"unknown metric {metric!r}; choose from {', '.join(METRICS_1D)}")
-    configs = variants(dataclasses.replace(config, metrics=(metric,)))
+    names = config.validated().spec.metric_names()
+    if metric not in names:
+        raise ConfigError(f"unknown metric {metric!r}; choose from {', '.join(names)}")
+    configs = variants(config.replace(metrics=(metric,)))
     results: dict[str, SimulationResult] = {k: simulate(c, progress=progress) for k, c in configs.items()}
     values = {k: r.values[metric] for k, r in results.items()}
     runs = {k: _mean_se(v) for k, v in values.items()}

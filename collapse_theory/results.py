@@ -7,7 +7,7 @@ gives the mean over chains, its standard error and a normal-theory confidence in
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -45,6 +45,9 @@ class SimulationResult:
         values: metric name -> ``float64[R, chains]`` per-chain values.
         timing: compile and run time.
         version: package version that produced it.
+        diagnostics: diagnostics of the fits (e.g. EM convergence) -> ``float64[R, chains]``,
+            recorded beside the metrics (``Family.diagnostics``; a user's ``fit`` info).
+        warnings: problems the run reports rather than hides (e.g. EM fits that did not converge).
 
     """
 
@@ -53,6 +56,8 @@ class SimulationResult:
     values: dict[str, np.ndarray]
     timing: Timing
     version: str
+    diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self, name: str) -> MetricSummary:
         """Mean, standard error (sample SD / sqrt(chains)) and 95% normal CI of one metric."""
@@ -74,20 +79,6 @@ class SimulationResult:
             out[name] = {"mean": [_num(x) for x in s.mean], "se": [_num(x) for x in s.se]}
         return out
 
-    @property
-    def warnings(self) -> list[str]:
-        """Problems the run reports rather than hides (EM fits that did not converge)."""
-        out = []
-        if "converged" in self.values:
-            bad = self.values["converged"] < 0.5
-            for i, g in enumerate(self.generations):
-                if g > 0 and bad[i].any():
-                    out.append(
-                        f"EM did not converge for {int(bad[i].sum())} of {bad.shape[1]} chains at generation {int(g)}"
-                        " (raise --em-iterations or --em-tol)"
-                    )
-        return out
-
     def to_json(self) -> dict:
         """The object ``simulate --format json`` prints."""
         return {
@@ -104,8 +95,14 @@ class SimulationResult:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(".npz")
-        meta = {"config": self.config.to_dict(), "timing": self.timing._asdict(), "version": self.version}
+        meta = {
+            "config": self.config.to_dict(),
+            "timing": self.timing._asdict(),
+            "version": self.version,
+            "warnings": list(self.warnings),
+        }
         arrays = {f"values/{k}": v for k, v in self.values.items()}
+        arrays |= {f"diagnostics/{k}": v for k, v in self.diagnostics.items()}
         arrays["meta"] = np.array(json.dumps(meta))
         arrays["generations"] = np.asarray(self.generations)
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
@@ -122,6 +119,7 @@ def load(path: str | Path) -> SimulationResult:
     with np.load(Path(path), allow_pickle=False) as f:
         meta = json.loads(str(f["meta"]))
         values = {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("values/")}
+        diagnostics = {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("diagnostics/")}
         gens = f["generations"]
     return SimulationResult(
         config=SimConfig.from_dict(meta["config"]),
@@ -129,4 +127,6 @@ def load(path: str | Path) -> SimulationResult:
         values=values,
         timing=Timing(**meta["timing"]),
         version=meta["version"],
+        diagnostics=diagnostics,
+        warnings=list(meta.get("warnings", [])),
     )

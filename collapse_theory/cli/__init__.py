@@ -21,14 +21,30 @@ class CliError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage dump
+        if message.startswith("unrecognized arguments:"):
+            message += _belongs_to(message.split(":", 1)[1].split())
         raise CliError(f"{self.prog}: {message}")
+
+
+def _belongs_to(args: list[str]) -> str:
+    """Name the families an unrecognized option belongs to."""
+    from collapse_theory.cli.simulate import family_flags
+
+    flags = family_flags()
+    for a in args:
+        name = a.split("=", 1)[0]
+        if name in flags:
+            return f" ({name} is an option of: {', '.join(flags[name])})"
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
+    from collapse_theory import __version__
     from collapse_theory.cli import decompose, simulate, theory, verify
 
     p = _Parser(prog="collapse-theory", description="Exact simulation of model collapse, checked against theory.")
+    p.add_argument("--version", action="version", version=f"collapse-theory {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     simulate.add_parser(sub)
     theory.add_parser(sub)

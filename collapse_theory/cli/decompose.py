@@ -22,17 +22,18 @@ def add_parser(sub) -> None:
             "source off, and reports each one's contribution with paired standard errors."
         ),
     )
-    simulate.add_options(p, families=["gaussian"], metric_help="ignored (see --metric)")
+    simulate.add_options(p, "gaussian", metrics=False)
     p.add_argument("--metric", default="w2_sq", help="metric to decompose (default w2_sq)")
     p.set_defaults(run=run)
 
 
 def run(a) -> int:
     """Run the decomposition and print a table or JSON; write the figure under --output."""
-    from collapse_theory.cli.simulate import config_from_args
+    from collapse_theory.cli.simulate import _check_output, config_from_args
     from collapse_theory.decompose import decompose
 
     config = config_from_args(a)
+    _check_output(a.output and str(Path(a.output) / "decompose.json"))
     d = decompose(config, a.metric, progress=False if a.quiet else None)
     if a.output:
         out = Path(a.output)

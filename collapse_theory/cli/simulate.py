@@ -1,160 +1,165 @@
-"""``collapse-theory simulate <family>``: run the engine, print a table or JSON."""
+"""``collapse-theory simulate FAMILY``: run the engine, print a table or JSON.
+
+Each family is a sub-command whose options are generated from its spec's settings
+(:func:`collapse_theory.families.spec.setting`): ``simulate kde --help`` lists exactly the kde
+settings, and an option of another family is an error naming the families that take it. Every
+option is passed to the library only when given, so an explicit value is never confused with
+a default.
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import math
 import sys
 
-from collapse_theory.config import ConfigError, SimConfig
+from collapse_theory.config import MIXINGS, PRECISIONS, SCENARIOS, SimConfig
+from collapse_theory.families import registry
+from collapse_theory.families.spec import ConfigError, flag, parse_float, parse_int
 
-__all__ = ["add_parser", "config_from_args"]
+__all__ = ["add_parser", "add_options", "config_from_args", "family_flags"]
+
+_ALIASES = {"regression": {"--design-size": ("samples", "regression: T rows per generation (same as --samples)")}}
+"""Family-specific spellings of run-level options."""
 
 
-def _floats(text: str, what: str) -> tuple[float, ...]:
+def _samples(text: str) -> int | float:
+    t = text.strip().lower()
+    if t in ("inf", "infinity"):
+        return math.inf
     try:
-        vals = tuple(float(x) for x in text.split(","))
+        return int(t)
     except ValueError:
-        raise ConfigError(f"{what} must be a comma-separated list of numbers, got {text!r}") from None
-    if not all(math.isfinite(v) for v in vals):
-        raise ConfigError(f"{what} must be finite, got {text!r}")
-    return vals
+        raise ConfigError(f"--samples must be an integer or inf, got {text!r}") from None
 
 
-def _ints(text: str, what: str) -> tuple[int, ...]:
+def _ints(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(x) for x in text.split(","))
     except ValueError:
-        raise ConfigError(f"{what} must be a comma-separated list of integers, got {text!r}") from None
+        raise ConfigError(f"expected a comma-separated list of integers, got {text!r}") from None
 
 
-FAMILY_CHOICES = ["gaussian", "categorical", "kde", "regression", "poisson", "gmm"]
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(",") if m.strip())
+
+
+# Run-level options: (flag, parser, help with default). All default to None ("not given").
+RUN_OPTIONS: dict[str, tuple] = {
+    "scenario": (str, f"data workflow: {' | '.join(SCENARIOS)} (default: replace)", "NAME"),
+    "samples": (_samples, "M, samples per generation, or inf = population fit (default: 100)", "M"),
+    "samples_schedule": (str, "M_t as an expression in t, e.g. '3*(t+1)**2' (instead of --samples)", "EXPR"),
+    "generations": (parse_int, "number of generations (default: 100)", "G"),
+    "chains": (parse_int, "independent chains (default: 1000)", "C"),
+    "seed": (parse_int, "seed; chain c's stream depends only on (seed, c, generation) (default: 0)", "S"),
+    "record": (_ints, "comma list of generations to record (default: 0, 1, 2, 5, 10, 20, 50, ...)", "LIST"),
+    "precision": (str, f"{' | '.join(PRECISIONS)} (default: float32; float64 is enabled locally)", "NAME"),
+    "chunk_size": (parse_int, "chains per compiled batch (default: from a 512 MiB budget)", "N"),
+    "metrics": (_names, "comma list of metrics to keep (default: all)", "LIST"),
+    "real_fraction": (parse_float, "alpha, fraction of fresh real data (--scenario fresh; default: 0.5)", "ALPHA"),
+    "mixing": (str, f"fresh mixing: {' | '.join(MIXINGS)} (default: split = exactly round(alpha M))", "NAME"),
+    "real_weight": (parse_float, "total weight w in (0, 1) of the real data in the fit (accumulate, fresh)", "W"),
+}
+
+
+def _help(f: dataclasses.Field) -> str:
+    h = f.metadata["help"]
+    unit = f.metadata.get("unit")
+    if unit:
+        h += f" [{unit}]"
+    if f.default is not None and "default" not in h:
+        d = f.default
+        h += f" (default: {','.join(map(str, d)) if isinstance(d, tuple) else d})"
+    return h.replace("%", "%%")
+
+
+def family_flags() -> dict[str, list[str]]:
+    """Every family option's flag -> the families that take it (for error messages)."""
+    out: dict[str, list[str]] = {}
+    for name in registry.family_names():
+        for f in dataclasses.fields(registry.spec_class(name)):
+            if f.metadata.get("cli", False):
+                out.setdefault(flag(f.name), []).append(name)
+        for alias in _ALIASES.get(name, {}):
+            out.setdefault(alias, []).append(name)
+    return out
+
+
+def add_options(p: argparse.ArgumentParser, family: str, *, metrics: bool = True) -> None:
+    """Add the run-level options and ``family``'s own options to parser ``p``."""
+    p.set_defaults(family=family)
+    run = p.add_argument_group("run")
+    for name, (_, text, metavar) in RUN_OPTIONS.items():
+        if name == "metrics" and not metrics:
+            continue
+        run.add_argument(flag(name), dest=f"run_{name}", default=None, metavar=metavar, help=text)
+    for alias, (target, text) in _ALIASES.get(family, {}).items():
+        run.add_argument(alias, dest=f"alias_{target}", default=None, metavar="T", help=text)
+    spec = registry.spec_class(family)
+    own = p.add_argument_group(f"{family} family")
+    for f in dataclasses.fields(spec):
+        if not f.metadata.get("cli", False):
+            continue
+        own.add_argument(
+            flag(f.name), dest=f"fam_{f.name}", default=None, metavar=f.metadata.get("metavar"), help=_help(f)
+        )
+    out = p.add_argument_group("output")
+    out.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
+    out.add_argument("--output", help="save the full result (.npz) here")
+    out.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def add_parser(sub) -> None:
-    """Register the ``simulate`` subcommand."""
+    """Register ``simulate`` with one sub-command per family."""
     p = sub.add_parser("simulate", help="run recursive-training chains and summarise them")
-    add_options(p)
-    p.set_defaults(run=run)
-
-
-def add_options(p, families: list[str] | None = None, metric_help: str = "comma list of metrics to keep") -> None:
-    """Add the simulation options to parser ``p`` (``families``: a positional family choice, or fixed)."""
-    families = families or FAMILY_CHOICES
-    if len(families) > 1:
-        p.add_argument("family", choices=families)
-    else:
-        p.set_defaults(family=families[0])
-    p.add_argument(
-        "--estimator",
-        help="gaussian: unbiased|mle|bayes (required); categorical: mle|laplace (Dirichlet); others: their one estimator",
-    )
-    p.add_argument("--scenario", default="replace", help="replace|accumulate|accumulate-subsample|fresh")
-    p.add_argument("--samples", default="100", help="M, samples per generation; inf = population fit (1-D Gaussian)")
-    p.add_argument("--design-size", type=int, help="regression: T rows per generation (same as --samples)")
-    p.add_argument("--samples-schedule", help="M_t as an expression in t, e.g. '3*(t+1)**2'")
-    p.add_argument("--generations", type=int, default=100)
-    p.add_argument("--chains", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--record", help="comma list of generations to record (default: log-spaced)")
-    p.add_argument("--kernel", default="exact", help="exact|sample|naive-sample")
-    p.add_argument("--dim", type=int, default=1)
-    p.add_argument("--mean", help="true mean, comma list of length dim")
-    p.add_argument("--cov-diag", help="true covariance diagonal, comma list of length dim")
-    p.add_argument("--probs", help="categorical truth, comma list summing to 1")
-    p.add_argument("--smoothing", type=float, default=1.0, help="Laplace pseudo-count")
-    p.add_argument("--real-fraction", type=float, default=0.5, help="alpha, fresh real fraction")
-    p.add_argument("--mixing", default="split", help="split|mixture")
-    p.add_argument("--real-weight", type=float, help="total weight w of real data in the fit")
-    p.add_argument(
-        "--sampling-variance", type=float, default=1.0, help="lambda: synthetic draws from N(mu, lambda sigma^2)"
-    )
-    p.add_argument("--truncate", type=float, help="k: synthetic draws within mu +- k sigma (1-D, --kernel sample)")
-    p.add_argument("--temperature", type=float, default=1.0, help="T: synthetic draws from p^(1/T) (categorical)")
-    p.add_argument("--top-p", type=float, default=1.0, help="q: synthetic draws from the top-q nucleus (categorical)")
-    p.add_argument(
-        "--precision", default="float32", help="float32|float64; float16|bfloat16 with --kernel naive-sample"
-    )
-    p.add_argument("--rounding", default="nearest", help="naive-sample: nearest|stochastic")
-    p.add_argument("--accumulation", default="naive", help="naive-sample: naive|pairwise|kahan|welford")
-    p.add_argument("--truth", help="gaussian/gmm truth: 'mixture:w,m,s;w,m,s' or 'student-t:df[,loc,scale]'")
-    p.add_argument("--bandwidth", help="kde: h > 0, scott or silverman")
-    p.add_argument("--noise-sd", type=float, default=1.0, help="regression: label noise sd")
-    p.add_argument("--design", default="fixed", help="regression: fixed|fresh")
-    p.add_argument("--rate", type=float, default=1.0, help="poisson: true rate")
-    p.add_argument("--components", type=int, default=2, help="gmm: mixture components")
-    p.add_argument("--em-iterations", type=int, default=100, help="gmm: EM iteration cap")
-    p.add_argument("--em-tol", default="1e-6", help="gmm: per-point log-likelihood gain to stop at, or none")
-    p.add_argument("--em-init", default="quantile", help="gmm: quantile|kmeans++")
-    p.add_argument("--var-floor", type=float, default=1e-6, help="gmm: variance floor")
-    p.add_argument("--prior", help="gaussian bayes: NIG prior mu0,kappa0,alpha0,beta0")
-    p.add_argument("--chunk-size", type=int, help="chains per compiled batch")
-    p.add_argument("--metrics", help=metric_help)
-    p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--output", help="save the full result (.npz) here")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    fams = p.add_subparsers(dest="family_command", required=True, metavar="FAMILY", parser_class=type(p))
+    for name in registry.family_names():
+        spec = registry.spec_class(name)
+        fp = fams.add_parser(name, help=spec.summary, description=spec.summary)
+        add_options(fp, name)
+        fp.set_defaults(run=run)
 
 
 def config_from_args(a) -> SimConfig:
-    """Build the configuration from parsed arguments (validation happens in the library)."""
-    return SimConfig(
-        family=a.family,
-        scenario=a.scenario,
-        estimator=a.estimator,
-        samples=_samples(a),
-        generations=a.generations,
-        chains=a.chains,
-        seed=a.seed,
-        record=_ints(a.record, "--record") if a.record else None,
-        kernel=a.kernel,
-        dim=a.dim,
-        mean=_floats(a.mean, "--mean") if a.mean else None,
-        cov_diag=_floats(a.cov_diag, "--cov-diag") if a.cov_diag else None,
-        probs=_floats(a.probs, "--probs") if a.probs else None,
-        smoothing=a.smoothing,
-        real_fraction=a.real_fraction,
-        mixing=a.mixing,
-        real_weight=a.real_weight,
-        samples_schedule=a.samples_schedule,
-        precision=a.precision,
-        chunk_size=a.chunk_size,
-        metrics=tuple(m.strip() for m in a.metrics.split(",")) if a.metrics else None,
-        sampling_variance=a.sampling_variance,
-        truncate=a.truncate,
-        temperature=a.temperature,
-        top_p=a.top_p,
-        rounding=a.rounding,
-        accumulation=a.accumulation,
-        truth=a.truth,
-        bandwidth=a.bandwidth,
-        noise_sd=a.noise_sd,
-        design=a.design,
-        rate=a.rate,
-        components=a.components,
-        em_iterations=a.em_iterations,
-        em_tol=None if a.em_tol.lower() == "none" else _floats(a.em_tol, "--em-tol")[0],
-        em_init=a.em_init,
-        var_floor=a.var_floor,
-        prior=_floats(a.prior, "--prior") if a.prior else None,
-    )
+    """Build the configuration from the given options only (validation happens in the library)."""
+    run: dict = {}
+    for name, (parse, _, _) in RUN_OPTIONS.items():
+        text = getattr(a, f"run_{name}", None)
+        if text is not None:
+            run[name] = parse(text)
+    for alias, (target, _) in _ALIASES.get(a.family, {}).items():
+        text = getattr(a, f"alias_{target}", None)
+        if text is not None:
+            if target in run:
+                raise ConfigError(f"give either {alias} or {flag(target)}, not both")
+            run[target] = RUN_OPTIONS[target][0](text)
+    settings = {}
+    for f in dataclasses.fields(registry.spec_class(a.family)):
+        text = getattr(a, f"fam_{f.name}", None)
+        if text is not None:
+            parse = f.metadata.get("parse")
+            try:
+                settings[f.name] = parse(text) if parse else text
+            except ConfigError as e:
+                raise ConfigError(f"{flag(f.name)}: {e}") from None
+    return SimConfig(family=a.family, **run, **settings)
 
 
-def _samples(a) -> int | float:
-    text = str(a.samples).strip().lower()
-    if text in ("inf", "infinity"):
-        value: int | float = math.inf
-    else:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ConfigError(f"--samples must be an integer or inf, got {a.samples!r}") from None
-    if a.design_size is not None:
-        if a.family != "regression":
-            raise ConfigError("--design-size is for the regression family (elsewhere use --samples)")
-        if text != "100" and value != a.design_size:
-            raise ConfigError("give either --design-size or --samples, not both")
-        value = a.design_size
-    return value
+def _check_output(path: str | None) -> None:
+    """Fail before the run, not after it, when the output cannot be written."""
+    if not path:
+        return
+    from pathlib import Path
+
+    parent = Path(path).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise ConfigError(f"--output: folder {str(parent)!r} does not exist")
+    import os
+
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"--output: folder {str(parent)!r} is not writable")
 
 
 def run(a) -> int:
@@ -162,6 +167,7 @@ def run(a) -> int:
     from collapse_theory.engine import simulate
 
     config = config_from_args(a).validated()
+    _check_output(a.output)
     result = simulate(config, progress=False if a.quiet else None)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -173,10 +179,7 @@ def run(a) -> int:
         sys.stdout.write("\n")
         return 0
     names = list(result.values)
-    print(
-        f"# {config.family} {config.scenario} estimator={config.estimator} kernel={config.kernel} "
-        f"chains={config.chains} seed={config.seed}"
-    )
+    print(f"# {config.spec.label()} scenario={config.scenario} chains={config.chains} seed={config.seed}")
     print("gen".rjust(7) + "".join(f"{n:>24}" for n in names))
     for i, g in enumerate(result.generations):
         cells = []

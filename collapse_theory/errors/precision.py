@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 
 __all__ = [
     "summation_constant",
@@ -65,8 +66,6 @@ ACCUMULATIONS = ("naive", "pairwise", "kahan", "welford")
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
 _UINT = {"float64": jnp.uint64, "float32": jnp.uint32, "float16": jnp.uint16, "bfloat16": jnp.uint16}
 _BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}
-_TAG_MEAN, _TAG_DEV, _TAG_SQ, _TAG_SS, _TAG_VAR, _TAG_WELFORD = 101, 102, 103, 104, 105, 106
-_TAG_SUM_MEAN = 107
 
 Rounder = Callable[[jax.Array, jax.typing.ArrayLike], jax.Array]
 
@@ -352,14 +351,14 @@ def mean_var(
     n_f = rnd(count, 1)
     denom = rnd(count - ddof, 2)
     if method == "welford":
-        sub_rnd = rounder(fmt, mode, None if key is None else bits.fold(key, _TAG_WELFORD), chains)
+        sub_rnd = rounder(fmt, mode, None if key is None else bits.fold(key, tags.ROUND_WELFORD), chains)
         _, mean, m2 = _welford(x, mask, sub_rnd)
-        return mean, rnd(m2 / denom, _TAG_VAR)
+        return mean, rnd(m2 / denom, tags.ROUND_VAR)
     total = _SUMS[method]
-    sub = None if key is None else bits.fold(key, _TAG_SUM_MEAN)
-    mean = rnd(total(x, mask, fmt, mode, sub, chains) / n_f, _TAG_MEAN)
-    dev = rnd(x - mean[:, None], _TAG_DEV)
-    sq = rnd(dev * dev, _TAG_SQ)
-    sub = None if key is None else bits.fold(key, _TAG_SS)
+    sub = None if key is None else bits.fold(key, tags.ROUND_SUM_MEAN)
+    mean = rnd(total(x, mask, fmt, mode, sub, chains) / n_f, tags.ROUND_MEAN)
+    dev = rnd(x - mean[:, None], tags.ROUND_DEV)
+    sq = rnd(dev * dev, tags.ROUND_SQ)
+    sub = None if key is None else bits.fold(key, tags.ROUND_SS)
     ss = total(sq, mask, fmt, mode, sub, chains)
-    return mean, rnd(ss / denom, _TAG_VAR)
+    return mean, rnd(ss / denom, tags.ROUND_VAR)

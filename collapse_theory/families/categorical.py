@@ -13,6 +13,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -21,12 +22,27 @@ import numpy as np
 import numpyro.distributions as dist
 
 from collapse_theory.families.base import Family
+from collapse_theory.families.spec import (
+    BuildContext,
+    ConfigError,
+    FamilySpec,
+    RunContext,
+    check_choice,
+    check_real,
+    parse_float,
+    parse_floats,
+    setting,
+)
 from collapse_theory.metrics import categorical as cm
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 
-__all__ = ["Params", "Stats", "categorical"]
+__all__ = ["CategoricalSpec", "PROB_TOLERANCE", "Params", "Stats", "categorical"]
 
-_COUNTS, _POINTS = 1, 2
+PROB_TOLERANCE = 1e-6
+"""Probabilities must sum to 1 within this absolute tolerance; they are then renormalised in float64."""
+ESTIMATORS = ("mle", "laplace")
+KERNELS = ("exact", "sample")
 
 
 class Params(NamedTuple):
@@ -43,7 +59,7 @@ class Stats(NamedTuple):
 
 
 def _labels(key, chains, probs, capacity, dtype):
-    u = bits.uniform(bits.fold(key, _POINTS), chains, capacity, dtype)
+    u = bits.uniform(bits.fold(key, tags.CATEGORICAL_POINTS), chains, capacity, dtype)
     cdf = jnp.cumsum(probs, axis=-1)
     cdf = cdf / cdf[:, -1:]
     cdf = cdf.at[:, -1].set(1.0)
@@ -79,7 +95,7 @@ def categorical(
 
         del capacity
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
-        counts = multinomial(bits.fold(key, _COUNTS), chains, n, p.probs, dtype)
+        counts = multinomial(bits.fold(key, tags.CATEGORICAL_COUNTS), chains, n, p.probs, dtype)
         return Stats(n, counts.astype(dtype))
 
     def points(key, chains, p, capacity):
@@ -132,3 +148,104 @@ def categorical(
         metric_names=cm.METRICS,
         distribution=distribution,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class CategoricalSpec(FamilySpec):
+    """Settings of the categorical family (``ct.family("categorical", probs=...)``).
+
+    Biased sampling of synthetic data: ``temperature`` T draws from p^(1/T) renormalised,
+    ``top_p`` q from the top-q nucleus (:mod:`collapse_theory.errors.sampling`).
+    """
+
+    name = "categorical"
+    summary = "categorical over K states: MLE (= neutral Wright-Fisher) or Laplace / Dirichlet(a) learner"
+
+    probs: tuple[float, ...] | None = setting(
+        help="true probabilities, comma list summing to 1 (required)", parse=parse_floats, metavar="LIST"
+    )
+    estimator: str = setting("mle", help="mle (frequencies) or laplace ((counts + a) / (n + K a))", metavar="NAME")
+    kernel: str = setting("exact", help="exact (multinomial counts) or sample (draw labels and count)", metavar="NAME")
+    smoothing: float | None = setting(
+        help="Laplace pseudo-count a > 0 (--estimator laplace; default 1)", parse=parse_float, metavar="A"
+    )
+    temperature: float = setting(1.0, help="T: synthetic draws from p^(1/T)", parse=parse_float, metavar="T")
+    top_p: float = setting(1.0, help="q: synthetic draws from the top-q nucleus", parse=parse_float, metavar="Q")
+
+    @classmethod
+    def from_legacy(cls, settings: dict) -> dict:
+        """Old results stored a smoothing for every estimator; only laplace reads it."""
+        if settings.get("estimator", "mle") != "laplace":
+            settings = {k: v for k, v in settings.items() if k != "smoothing"}
+        return settings
+
+    def validated(self, run: RunContext) -> CategoricalSpec:
+        """Probabilities finite, non-negative, summing to 1; representable in the precision."""
+        err = ConfigError
+        check_choice(self.estimator, "estimator", ESTIMATORS)
+        check_choice(self.kernel, "kernel", KERNELS)
+        if self.probs is None:
+            raise err("--probs is required for the categorical family")
+        if isinstance(self.probs, (str, bytes)):
+            raise err(f"--probs must be a sequence of numbers, got {self.probs!r}")
+        try:
+            p = np.asarray(self.probs, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise err(f"--probs must be a sequence of numbers, got {self.probs!r}") from None
+        if p.ndim != 1 or p.size < 2:
+            raise err("--probs needs at least 2 states")
+        if not np.all(np.isfinite(p)):
+            raise err("--probs must be finite")
+        if np.any(p < 0):
+            raise err(f"--probs must be non-negative, got {p[p < 0][0]}")
+        tiny = float(np.finfo(np.float32 if run.precision == "float32" else np.float64).tiny)
+        if np.any((p > 0) & (p < tiny)):
+            raise err(
+                f"--probs has a positive probability below the smallest normal {run.precision} ({tiny:.3g}); set it to 0 or use --precision float64"
+            )
+        if abs(p.sum() - 1.0) > PROB_TOLERANCE:
+            raise err(f"--probs must sum to 1 within {PROB_TOLERANCE}, sum is {p.sum():.9g}")
+        smoothing = self.smoothing
+        if self.estimator == "laplace":
+            smoothing = 1.0 if smoothing is None else check_real(smoothing, "smoothing", lo=0.0)
+        elif smoothing is not None:
+            raise err("--smoothing is for --estimator laplace")
+        temperature = check_real(self.temperature, "temperature", lo=0.0)
+        top_p = check_real(self.top_p, "top_p", lo=0.0, hi=1.0, hi_closed=True)
+        return dataclasses.replace(
+            self, probs=tuple(float(x) for x in p / p.sum()), smoothing=smoothing, temperature=temperature, top_p=top_p
+        )
+
+    def capacity_free(self, run: RunContext) -> bool:
+        """The exact multinomial kernel takes the sample size at run time."""
+        return self.kernel == "exact" and run.scenario != "accumulate-subsample"
+
+    def metric_names(self) -> tuple[str, ...]:
+        """:data:`collapse_theory.metrics.categorical.METRICS`."""
+        return cm.METRICS
+
+    def build(self, ctx: BuildContext) -> Family:
+        """The family, with its biased sampler under a temperature or nucleus."""
+        assert self.probs is not None, "validate the spec first"
+        smoothing = self.smoothing if self.smoothing is not None else 1.0
+        fam = categorical(self.probs, self.estimator, smoothing, self.kernel, ctx.dtype)
+        if self.temperature == 1.0 and self.top_p == 1.0:
+            return fam
+        from collapse_theory.errors.sampling import biased_sampler, temperature_probs, top_p_probs
+
+        temperature, top_p = self.temperature, self.top_p
+
+        def transform(params):
+            p = params.probs
+            if temperature != 1.0:
+                p = temperature_probs(p, temperature)
+            if top_p < 1.0:
+                p = top_p_probs(p, top_p)
+            return params._replace(probs=p)
+
+        return fam._replace(sampler=biased_sampler(fam, transform))
+
+    def bytes_per_chain(self, ctx: BuildContext) -> int:
+        """K floats per chain and generation (counts and probabilities)."""
+        assert self.probs is not None
+        return max(64, 8 * jnp.dtype(ctx.dtype).itemsize * len(self.probs))

@@ -48,8 +48,9 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -61,15 +62,28 @@ from scipy import optimize, special
 
 from collapse_theory.families import pointset
 from collapse_theory.families.base import Family
+from collapse_theory.families.spec import (
+    BuildContext,
+    ConfigError,
+    FamilySpec,
+    RunContext,
+    check_choice,
+    check_int,
+    check_real,
+    parse_float,
+    parse_int,
+    parse_optional_float,
+    setting,
+)
 from collapse_theory.metrics import quantile
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 
-__all__ = ["INITS", "METRICS", "Params", "gmm"]
+__all__ = ["DEFAULT_TRUTH", "GMMSpec", "INITS", "METRICS", "Params", "gmm", "convergence_warnings"]
 
 METRICS = ("w2_sq", "nll", "tail_mass", "separation", "sigma2", "converged", "iterations")
 INITS = ("quantile", "kmeans++")
-
-_COMP, _NORMAL, _SEED = 1, 2, 0x6D6D
+DEFAULT_TRUTH = "mixture:0.5,-3.0,1.0;0.5,3.0,1.0"
 
 
 class Params(NamedTuple):
@@ -190,8 +204,8 @@ def gmm(
         return Params(full(w0), full(m0), full(np.log(s0)), one, 0.0 * one)
 
     def points(key, chains, p, capacity):
-        u = bits.uniform(bits.fold(key, _COMP), chains, capacity, dtype)
-        z = bits.normal(bits.fold(key, _NORMAL), chains, capacity, dtype)
+        u = bits.uniform(bits.fold(key, tags.GMM_COMPONENT), chains, capacity, dtype)
+        z = bits.normal(bits.fold(key, tags.GMM_NORMAL), chains, capacity, dtype)
         cw = jnp.cumsum(p.weights, axis=1)[:, :-1]
         comp = jnp.sum(u[:, :, None] > cw[:, None, :], axis=-1)
         mean = jnp.take_along_axis(p.means, comp, axis=1)
@@ -218,7 +232,7 @@ def gmm(
     def init_kmeanspp(y, pw):
         moment = jnp.sum(pw * y, 1).astype(jnp.float32) + jnp.sum(pw * y * y, 1).astype(jnp.float32)
         seed = jax.lax.bitcast_convert_type(moment, jnp.uint32)
-        key = bits.fold(bits.key_from_seed(_SEED), 0)
+        key = bits.fold(bits.key_from_seed(tags.GMM_KMEANS_SEED), 0)
         centres, d2 = [], jnp.ones_like(y)
         for j in range(k):
             word = bits.threefry2x32(key, seed, jnp.full_like(seed, j))[0]
@@ -340,4 +354,104 @@ def gmm(
         metrics=metrics,
         metric_names=METRICS,
         distribution=distribution,
+        diagnostics=lambda p: {"converged": p.converged, "iterations": p.iters},
+        warnings=convergence_warnings,
     )
+
+
+def convergence_warnings(diagnostics: dict, generations) -> list[str]:
+    """One warning per recorded generation at which some chain's EM stopped at the iteration cap."""
+    bad = np.asarray(diagnostics["converged"]) < 0.5  # NaN (tol=None: not assessed) is not a failure
+    out = []
+    for i, g in enumerate(generations):
+        if g > 0 and bad[i].any():
+            out.append(
+                f"EM did not converge for {int(bad[i].sum())} of {bad.shape[1]} chains at generation {int(g)}"
+                " (raise --em-iterations or --em-tol)"
+            )
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class GMMSpec(FamilySpec):
+    """Settings of the GMM family (``ct.family("gmm", truth="mixture:...")``)."""
+
+    name = "gmm"
+    summary = "1-D Gaussian mixtures fitted by EM (the Curse of Recursion GMM experiment)"
+    legacy: ClassVar[dict] = {"kernel": "sample"}
+
+    truth: str | None = setting(
+        help=f"the true mixture 'mixture:w,m,s;w,m,s' (default {DEFAULT_TRUTH})", metavar="SPEC"
+    )
+    components: int = setting(2, help="K, mixture components (= the truth's)", parse=parse_int, metavar="K")
+    em_iterations: int = setting(100, help="EM iteration cap per fit", parse=parse_int, metavar="N")
+    em_tol: float | None = setting(
+        1e-6,
+        help="stop once an EM step gains less than this per point, or none",
+        parse=parse_optional_float,
+        metavar="TOL",
+        unit="nats",
+    )
+    em_init: str = setting("quantile", help="EM initialisation: quantile or kmeans++", metavar="NAME")
+    var_floor: float = setting(
+        1e-6, help="relative variance floor (times the sample variance)", parse=parse_float, metavar="F"
+    )
+    estimator: str = setting("em", help="em (the only estimator)", metavar="NAME")
+
+    def validated(self, run: RunContext) -> GMMSpec:
+        """A mixture truth with ``components`` components; EM settings in range."""
+        from collapse_theory.truths import parse_truth
+
+        err = ConfigError
+        check_choice(self.estimator, "estimator", ("em",))
+        if self.truth is not None and not isinstance(self.truth, str):
+            raise err(f"--truth must be a spec string 'mixture:w,m,s;...', got {self.truth!r}")
+        try:
+            truth = parse_truth(self.truth or DEFAULT_TRUTH)
+        except ValueError as e:
+            raise err(str(e)) from None
+        if truth.kind != "mixture":
+            raise err("the gmm family needs a mixture truth (--truth mixture:w,m,s;...)")
+        k = check_int(self.components, "components", lo=1)
+        if len(truth.weights) != k:
+            raise err(f"--truth has {len(truth.weights)} components but --components is {k}")
+        iters = check_int(self.em_iterations, "em_iterations", lo=1)
+        tol = None if self.em_tol is None else check_real(self.em_tol, "em_tol", lo=0.0)
+        check_choice(self.em_init, "em_init", INITS)
+        floor = check_real(self.var_floor, "var_floor", lo=0.0, lo_closed=True)
+        return dataclasses.replace(
+            self, truth=truth.spec(), components=k, em_iterations=iters, em_tol=tol, var_floor=floor
+        )
+
+    def min_samples(self) -> int:
+        """Two points per component."""
+        return 2 * self.components
+
+    def metric_names(self) -> tuple[str, ...]:
+        """:data:`METRICS`."""
+        return METRICS
+
+    def build(self, ctx: BuildContext) -> Family:
+        """Point buffers of ``ctx.pool`` slots: the whole pool under accumulate."""
+        from collapse_theory.truths import parse_truth
+
+        assert self.truth is not None, "validate the spec first"
+        t = parse_truth(self.truth)
+        return gmm(
+            t.weights,
+            t.means,
+            t.sds,
+            components=self.components,
+            iterations=self.em_iterations,
+            tol=self.em_tol,
+            init=self.em_init,
+            var_floor=self.var_floor,
+            size=ctx.pool,
+            dtype=ctx.dtype,
+        )
+
+    def bytes_per_chain(self, ctx: BuildContext) -> int:
+        """The point buffer with its responsibilities, plus a sample's draws."""
+        k = self.components
+        width = ctx.pool * (2 + 2 * k) + ctx.capacity * (2 + 2 * k)
+        return max(64, 8 * jnp.dtype(ctx.dtype).itemsize * width)

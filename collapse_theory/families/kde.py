@@ -65,8 +65,9 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -75,14 +76,25 @@ import numpyro.distributions as dist
 
 from collapse_theory.families import pointset
 from collapse_theory.families.base import Family
+from collapse_theory.families.spec import (
+    BuildContext,
+    ConfigError,
+    FamilySpec,
+    RunContext,
+    check_choice,
+    check_real,
+    check_reals,
+    parse_floats,
+    setting,
+)
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 
-__all__ = ["METRICS", "RULES", "Params", "kde", "slot_weights"]
+__all__ = ["KDESpec", "METRICS", "RULES", "Params", "kde", "slot_weights"]
 
 METRICS = ("spread", "mu_err2", "h", "nll")
 RULES = ("scott", "silverman")
 
-_GROUP, _INDEX, _NOISE = 1, 2, 3
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _NLL_RANGE = 8.0
 
@@ -213,12 +225,12 @@ def kde(
 
     def points(key, chains, p, capacity):
         n, k, omega = p.points.n[:, None], p.n_first[:, None], p.w_first[:, None]
-        first = bits.uniform(bits.fold(key, _GROUP), chains, capacity, dtype) < omega
-        u = bits.uniform(bits.fold(key, _INDEX), chains, capacity, dtype)
+        first = bits.uniform(bits.fold(key, tags.KDE_GROUP), chains, capacity, dtype) < omega
+        u = bits.uniform(bits.fold(key, tags.KDE_INDEX), chains, capacity, dtype)
         idx = jnp.where(first, jnp.floor(u * k), k + jnp.floor(u * (n - k)))
         idx = jnp.clip(jnp.where(first, jnp.minimum(idx, k - 1.0), idx), 0.0, n - 1.0).astype(jnp.int32)
         centres = jnp.take_along_axis(p.points.x, idx, axis=1)
-        return centres + p.h[:, None] * bits.normal(bits.fold(key, _NOISE), chains, capacity, dtype)
+        return centres + p.h[:, None] * bits.normal(bits.fold(key, tags.KDE_NOISE), chains, capacity, dtype)
 
     def draw(key, chains, p, n, capacity):
         x = points(key, chains, p, capacity)
@@ -285,3 +297,68 @@ def kde(
         metric_names=METRICS,
         distribution=distribution,
     )
+
+
+def _bandwidth(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+@dataclasses.dataclass(frozen=True)
+class KDESpec(FamilySpec):
+    """Settings of the KDE family (``ct.family("kde", bandwidth=0.3)``): a 1-D Gaussian truth."""
+
+    name = "kde"
+    summary = "1-D Gaussian kernel density estimate refitted on its own samples (Kazdan et al.)"
+    legacy: ClassVar[dict] = {"kernel": "sample"}
+
+    bandwidth: float | str | None = setting(
+        help="h > 0, or scott / silverman (recomputed from each fitted sample); required",
+        parse=_bandwidth,
+        metavar="H",
+    )
+    mean: tuple[float, ...] | None = setting(help="true mean (one entry; default 0)", parse=parse_floats, metavar="M")
+    cov_diag: tuple[float, ...] | None = setting(
+        help="true variance (one entry; default 1)", parse=parse_floats, metavar="V"
+    )
+    estimator: str = setting("kde", help="kde (the only estimator)", metavar="NAME")
+
+    def validated(self, run: RunContext) -> KDESpec:
+        """A positive finite bandwidth or a rule name; a 1-D Gaussian truth."""
+        err = ConfigError
+        check_choice(self.estimator, "estimator", ("kde",))
+        h = self.bandwidth
+        if h is None:
+            raise err("the kde family needs --bandwidth h (> 0), scott or silverman")
+        if isinstance(h, str):
+            try:
+                h = float(h)
+            except ValueError:
+                if h not in RULES:
+                    raise err(f"--bandwidth must be a positive number, scott or silverman, got {h!r}") from None
+        if not isinstance(h, str):
+            h = check_real(h, "bandwidth", lo=0.0)
+        mean = check_reals(self.mean, "mean", 1) if self.mean is not None else (0.0,)
+        var = check_reals(self.cov_diag, "cov_diag", 1) if self.cov_diag is not None else (1.0,)
+        if not var[0] > 0:
+            raise err(f"covariance must be positive definite (smallest eigenvalue {var[0]:.3g})")
+        return dataclasses.replace(self, bandwidth=h, mean=mean, cov_diag=var)
+
+    def min_samples(self) -> int:
+        """Two points (a rule bandwidth needs two distinct points)."""
+        return 2
+
+    def metric_names(self) -> tuple[str, ...]:
+        """:data:`METRICS`."""
+        return METRICS
+
+    def build(self, ctx: BuildContext) -> Family:
+        """Point buffers of ``ctx.pool`` slots: the whole pool under accumulate."""
+        assert self.mean is not None and self.cov_diag is not None and self.bandwidth is not None
+        return kde(self.mean[0], self.cov_diag[0], self.bandwidth, size=ctx.pool, dtype=ctx.dtype)
+
+    def bytes_per_chain(self, ctx: BuildContext) -> int:
+        """The point buffer (centres and weights) plus a sample's draws."""
+        return max(64, 8 * jnp.dtype(ctx.dtype).itemsize * (2 * ctx.pool + 4 * ctx.capacity))

@@ -29,10 +29,10 @@ import numpyro.distributions as dist
 from collapse_theory.families.base import Family
 from collapse_theory.random import bits
 from collapse_theory.random import poisson as sampler
+from collapse_theory.random import purposes as tags
 
 __all__ = ["Params", "Stats", "poisson", "METRICS"]
 
-_TOTAL, _POINTS = 1, 2
 METRICS = ("rate", "rate_err2", "extinct")
 KERNELS = ("exact", "sample")
 
@@ -86,10 +86,10 @@ def poisson(rate: float, kernel: str = "exact", dtype=jnp.float32) -> Family:
     def draw_exact(key, chains, p, n, capacity):
         del capacity
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
-        return Stats(n, sampler.poisson(bits.fold(key, _TOTAL), chains, n * p.rate, dtype))
+        return Stats(n, sampler.poisson(bits.fold(key, tags.POISSON_TOTAL), chains, n * p.rate, dtype))
 
     def _draws(key, chains, lam):
-        return sampler.poisson_slots(bits.fold(key, _POINTS), chains, lam, dtype)
+        return sampler.poisson_slots(bits.fold(key, tags.POISSON_POINTS), chains, lam, dtype)
 
     def draw_sample(key, chains, p, n, capacity):
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
@@ -137,3 +137,4 @@ def poisson(rate: float, kernel: str = "exact", dtype=jnp.float32) -> Family:
         metric_names=METRICS,
         distribution=distribution,
     )
+

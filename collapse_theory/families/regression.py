@@ -31,6 +31,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -41,11 +42,25 @@ import numpy as np
 import numpyro.distributions as dist
 
 from collapse_theory.families.base import Family
+from collapse_theory.families.spec import (
+    BuildContext,
+    ConfigError,
+    FamilySpec,
+    RunContext,
+    check_choice,
+    check_int,
+    check_real,
+    check_reals,
+    parse_float,
+    parse_floats,
+    parse_int,
+    setting,
+)
 from collapse_theory.random import bits, gamma
+from collapse_theory.random import purposes as tags
 
-__all__ = ["Params", "Stats", "regression", "METRICS"]
+__all__ = ["RegressionSpec", "Params", "Stats", "regression", "METRICS"]
 
-_CHI2, _OFFDIAG, _LABEL, _ROWS, _NOISE = 1, 2, 3, 4, 5
 METRICS = ("test_error", "log_test_error")
 DESIGNS = ("fixed", "fresh")
 KERNELS = ("exact", "sample")
@@ -143,19 +158,19 @@ def regression(
         """Lower factor ``A`` with ``A A^T ~ Wishart_d(n, I)``; lane ``(c, i)`` is virtual chain ``c d + i``."""
         dof = jnp.maximum(n[:, None] - jnp.arange(d, dtype=dtype)[None, :], 0.0)
         virtual = (chains.astype(jnp.uint32)[:, None] * jnp.uint32(d) + jnp.arange(d, dtype=jnp.uint32)).reshape(-1)
-        log_chi = gamma.log_chi2(bits.fold(key, _CHI2), virtual, dof.reshape(-1), dtype).reshape(-1, d)
-        off = bits.normal(bits.fold(key, _OFFDIAG), chains, d * d, dtype).reshape(-1, d, d)
+        log_chi = gamma.log_chi2(bits.fold(key, tags.REGRESSION_CHI2), virtual, dof.reshape(-1), dtype).reshape(-1, d)
+        off = bits.normal(bits.fold(key, tags.REGRESSION_OFFDIAG), chains, d * d, dtype).reshape(-1, d, d)
         return jnp.tril(off, -1) + jnp.exp(0.5 * log_chi)[:, :, None] * jnp.eye(d, dtype=dtype)
 
     def labels(key, chains, L, w):
         """``X^T y = G w + sigma L z`` for the design ``G = L L^T``."""
-        z = bits.normal(bits.fold(key, _LABEL), chains, d, dtype)
+        z = bits.normal(bits.fold(key, tags.REGRESSION_LABEL), chains, d, dtype)
         G = L @ jnp.swapaxes(L, -1, -2)
         return G, jnp.einsum("cij,cj->ci", G, w) + sigma * jnp.einsum("cij,cj->ci", L, z)
 
     def rows(key, chains, w, capacity):
-        x = bits.normal(bits.fold(key, _ROWS), chains, capacity * d, dtype).reshape(-1, capacity, d)
-        eps = bits.normal(bits.fold(key, _NOISE), chains, capacity, dtype)
+        x = bits.normal(bits.fold(key, tags.REGRESSION_ROWS), chains, capacity * d, dtype).reshape(-1, capacity, d)
+        eps = bits.normal(bits.fold(key, tags.REGRESSION_NOISE), chains, capacity, dtype)
         return x, jnp.einsum("ctj,cj->ct", x, w) + sigma * eps
 
     def new_design(key, chains, p, n, capacity):
@@ -233,3 +248,67 @@ def regression(
         metric_names=METRICS,
         distribution=distribution,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class RegressionSpec(FamilySpec):
+    """Settings of the regression family; the run's ``samples`` is the design size T (rows)."""
+
+    name = "regression"
+    summary = "linear regression by OLS retrained on its own labels (Gerstgrasser et al.; Dohmatob et al.)"
+
+    dim: int = setting(1, help="number of features d", parse=parse_int, metavar="D")
+    noise_sd: float = setting(1.0, help="label noise standard deviation sigma", parse=parse_float, metavar="S")
+    design: str = setting(
+        "fixed", help="fixed (one design per chain, drawn at generation 0) or fresh (new rows each generation)"
+    )
+    mean: tuple[float, ...] | None = setting(
+        help="the true weights w*, comma list of length dim (default 0)", parse=parse_floats, metavar="LIST"
+    )
+    kernel: str = setting("exact", help="exact (Wishart / Bartlett) or sample (explicit rows)", metavar="NAME")
+    estimator: str = setting("ols", help="ols (the only estimator)", metavar="NAME")
+
+    def validated(self, run: RunContext) -> RegressionSpec:
+        """T > d + 1 rows; a fixed design only under replace/accumulate with a fixed size."""
+        err = ConfigError
+        check_choice(self.estimator, "estimator", ("ols",))
+        check_choice(self.kernel, "kernel", KERNELS)
+        check_choice(self.design, "design", DESIGNS)
+        d = check_int(self.dim, "dim", lo=1)
+        noise = check_real(self.noise_sd, "noise_sd", lo=0.0)
+        if run.samples_schedule is None and isinstance(run.samples, (int, float)) and run.samples <= d + 1:
+            raise err(
+                f"--design-size T must exceed dim + 1 = {d + 1} (E tr (X^T X)^-1 is finite only for T > d + 1), got {run.samples}"
+            )
+        if self.design == "fixed" and (
+            run.samples_schedule is not None
+            or run.scenario not in ("replace", "accumulate")
+            or run.real_weight is not None
+        ):
+            raise err(
+                "--design fixed reuses one design: use replace or accumulate with a fixed size, or --design fresh"
+            )
+        w = check_reals(self.mean, "mean", d) if self.mean is not None else (0.0,) * d
+        return dataclasses.replace(self, dim=d, noise_sd=noise, mean=w)
+
+    def min_samples(self) -> int:
+        """D + 2 rows (a finite expected test error)."""
+        return self.dim + 2
+
+    def capacity_free(self, run: RunContext) -> bool:
+        """The exact kernel draws X^T X by Bartlett: no rows, any T at run time."""
+        return self.kernel == "exact" and run.scenario != "accumulate-subsample"
+
+    def metric_names(self) -> tuple[str, ...]:
+        """:data:`METRICS`."""
+        return METRICS
+
+    def build(self, ctx: BuildContext) -> Family:
+        """The OLS family."""
+        return regression(self.dim, self.noise_sd, self.design, self.mean, self.kernel, ctx.dtype)
+
+    def bytes_per_chain(self, ctx: BuildContext) -> int:
+        """The Gram matrix, plus the rows of the sample kernel."""
+        d = self.dim
+        width = d * d + (ctx.capacity * (d + 1) if self.kernel == "sample" else 0)
+        return max(64, 8 * jnp.dtype(ctx.dtype).itemsize * width)

@@ -22,10 +22,10 @@ import jax
 import jax.numpy as jnp
 
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 
 __all__ = ["log_gamma", "log_chi2", "UNIFORMS_PER_DRAW"]
 
-_ATTEMPT_TAG = 0x6A09E667  # purpose tag for retries, any fixed constant
 UNIFORMS_PER_DRAW = 3
 """Uniforms consumed by the first attempt: x, u and the boost uniform (see ``first``)."""
 
@@ -42,7 +42,7 @@ def _accept(ux, uu, d, c, log_d):
 
 
 def _attempt(key, r, chains, d, c, log_d, dtype):
-    u = bits.uniform(bits.fold(key, r, _ATTEMPT_TAG), chains, 2, dtype)
+    u = bits.uniform(bits.fold(key, r, tags.GAMMA_ATTEMPT), chains, 2, dtype)
     return _accept(u[:, 0], u[:, 1], d, c, log_d)
 
 

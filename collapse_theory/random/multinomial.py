@@ -22,11 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 from collapse_theory.random.binomial import binomial_lanes
 
 __all__ = ["multinomial"]
 
-_TAG_TREE = 0x510E527F
 _PACK_OVERHEAD = 100.0  # dispatch cost of one binomial call, in lanes of work times chains
 
 
@@ -106,7 +106,7 @@ def multinomial(
         s, (src, pcol, dst), real = pack
         m = jax.lax.dynamic_slice_in_dim(counts, src, W)
         p = jnp.where(real[:, None], jax.lax.dynamic_slice_in_dim(split, pcol, W), 0.0)
-        x = binomial_lanes(jnp.stack(bits.threefry2x32(key, s, jnp.uint32(_TAG_TREE))), chains, m, p, dtype)
+        x = binomial_lanes(jnp.stack(bits.threefry2x32(key, s, jnp.uint32(tags.MULTINOMIAL_TREE))), chains, m, p, dtype)
         kids = jnp.stack([x, m - x], axis=1).reshape(2 * W, C)
         return jax.lax.dynamic_update_slice_in_dim(counts, kids, dst, axis=0), None
 

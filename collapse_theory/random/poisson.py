@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 from collapse_theory.random.binomial import _stirling_tail
 
 __all__ = ["poisson", "poisson_slots"]
@@ -41,7 +42,6 @@ _INV_MEAN = 10.0  # lam below this: inversion, else PTRS (valid for lam >= 10)
 _INV_BOUND = 64.0  # a search past this restarts; P(X >= 64 | lam < 10) < 1e-29
 _FLUSH = 1e-30  # pmf terms below this are set to 0 (x86 subnormal arithmetic is ~100x slower)
 _ATTEMPTS = 2  # PTRS attempts on every lane in the first pass
-_INV_TAG, _PTRS_TAG = 0x9E3779B9, 0x7F4A7C15  # purpose tags of the two samplers
 _HALF_LOG_2PI = 0.9189385332046727
 # h(x) = (1 + x) log1p(x) - x = sum_{j >= 2} (-1)^j x^j / (j (j - 1)); 18 terms for |x| < 0.1.
 _H_SERIES = [(-1.0) ** j / (j * (j - 1)) for j in range(2, 20)]
@@ -164,12 +164,12 @@ def _poisson_lanes(keys, c, lam, dtype):
     zeros = jnp.zeros_like(lam)
     x_inv = jax.lax.cond(
         jnp.any(use_inv),
-        lambda: _inversion(bits.fold(keys, _INV_TAG), c, jnp.where(use_inv, lam, 0.0), dtype),
+        lambda: _inversion(bits.fold(keys, tags.POISSON_INVERSION), c, jnp.where(use_inv, lam, 0.0), dtype),
         lambda: zeros,
     )
     x_ptrs = jax.lax.cond(
         jnp.any(use_ptrs),
-        lambda: _ptrs(bits.fold(keys, _PTRS_TAG), c, jnp.where(use_ptrs, lam, 1e4), use_ptrs, dtype),
+        lambda: _ptrs(bits.fold(keys, tags.POISSON_PTRS), c, jnp.where(use_ptrs, lam, 1e4), use_ptrs, dtype),
         lambda: zeros,
     )
     return jnp.where(invalid, jnp.nan, jnp.where(use_inv, x_inv, jnp.where(use_ptrs, x_ptrs, 0.0)))

@@ -22,12 +22,11 @@ import jax.numpy as jnp
 
 from collapse_theory.families.base import Family
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 
 __all__ = ["Scenario", "SCENARIOS", "build_scenario"]
 
 SCENARIOS = ("replace", "accumulate", "accumulate-subsample", "fresh")
-
-_SYNTH, _REAL, _MIX, _SUB = 11, 12, 13, 14
 
 
 class Scenario(NamedTuple):
@@ -84,7 +83,7 @@ def replace(family: Family, capacity: int, sampler: Family | None = None) -> Sce
     """Model t + 1 is fit to n_t samples from model t (model 0 is the truth)."""
 
     def step(key, chains, params, t, n):
-        return family.fit(_synthetic(family, sampler, bits.fold(key, _SYNTH), chains, params, n, capacity, t))
+        return family.fit(_synthetic(family, sampler, bits.fold(key, tags.SYNTHETIC), chains, params, n, capacity, t))
 
     return Scenario("replace", family.truth, step, lambda s: s)
 
@@ -106,7 +105,7 @@ def accumulate(family: Family, capacity: int, weight: float | None, sampler: Fam
         return _AccState(family.truth(c), family.empty(c), family.empty(c))
 
     def step(key, chains, s, t, n):
-        new = _synthetic(family, sampler, bits.fold(key, _SYNTH), chains, s.params, n, capacity, t)
+        new = _synthetic(family, sampler, bits.fold(key, tags.SYNTHETIC), chains, s.params, n, capacity, t)
         first = t == 0
         real = _select(first, new, s.real)
         synth = _select(first, s.synth, family.merge(s.synth, new))
@@ -136,10 +135,10 @@ def accumulate_subsample(family: Family, capacity: int, total: int, sampler: Fam
         return _SubState(p, pool, jnp.zeros((), jnp.int32))
 
     def step(key, chains, s, t, n):
-        new = _synthetic_points(family, sampler, bits.fold(key, _SYNTH), chains, s.params, capacity, t)
+        new = _synthetic_points(family, sampler, bits.fold(key, tags.SYNTHETIC), chains, s.params, capacity, t)
         pool = jax.lax.dynamic_update_slice_in_dim(s.pool, new, s.filled, axis=1)
         filled = s.filled + n.astype(jnp.int32)
-        u = bits.uniform(bits.fold(key, _SUB), chains, size, jnp.float32)
+        u = bits.uniform(bits.fold(key, tags.SUBSAMPLE), chains, size, jnp.float32)
         scores = jnp.where(jnp.arange(size)[None, :] < filled, u, -1.0)
         _, idx = jax.lax.top_k(scores, capacity)
         sub = jax.vmap(lambda b, i: b[i])(pool, idx)
@@ -165,9 +164,11 @@ def fresh(
         else:
             from collapse_theory.random import binomial
 
-            n_real = binomial.binomial(bits.fold(key, _MIX), chains, nf, jnp.full_like(nf, alpha), nf.dtype)
-        real = _real(family, bits.fold(key, _REAL), chains, n_real, capacity)
-        synth = _synthetic(family, sampler, bits.fold(key, _SYNTH), chains, params, nf - n_real, capacity, t)
+            n_real = binomial.binomial(
+                bits.fold(key, tags.MIXTURE_COUNT), chains, nf, jnp.full_like(nf, alpha), nf.dtype
+            )
+        real = _real(family, bits.fold(key, tags.REAL), chains, n_real, capacity)
+        synth = _synthetic(family, sampler, bits.fold(key, tags.SYNTHETIC), chains, params, nf - n_real, capacity, t)
         return _fit(family, real, synth, weight)
 
     return Scenario("fresh", family.truth, step, lambda s: s)

@@ -58,10 +58,11 @@ def gaussian_configs(draw, scenarios=("replace", "accumulate", "fresh"), generat
     """Valid Gaussian configurations over a small fixed set of shapes."""
     d = draw(st.sampled_from(DIMS))
     m = draw(st.sampled_from(SAMPLE_SIZES))
+    scenario = draw(st.sampled_from(scenarios))
     return SimConfig(
         family="gaussian",
         estimator=draw(st.sampled_from(("unbiased", "mle"))),
-        scenario=draw(st.sampled_from(scenarios)),
+        scenario=scenario,
         samples=m,
         generations=generations,
         chains=CHAINS,
@@ -69,7 +70,7 @@ def gaussian_configs(draw, scenarios=("replace", "accumulate", "fresh"), generat
         dim=d,
         mean=tuple(draw(st.floats(-1e3, 1e3)) for _ in range(d)),
         cov_diag=tuple(draw(st.floats(1e-6, 1e6)) for _ in range(d)),
-        real_fraction=0.5,
+        real_fraction=0.5 if scenario == "fresh" else None,
         record=(0, 1, generations),
     )
 

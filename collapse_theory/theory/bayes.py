@@ -9,7 +9,7 @@ Dirichlet(a, ..., a) prior, i.e. Wright-Fisher with (parent-independent) mutatio
 ``H* = a (K-1)(2M + K a) / (M + 2MKa + K^2 a^2)``, positive for ``a > 0`` and ``-> 0`` as
 ``a -> 0`` (the neutral chain, ``wf.replace.mean_heterozygosity``, collapses).
 
-Normal-Inverse-Gamma learner (:mod:`collapse_theory.families.gaussian_bayes`). The predictive
+Normal-Inverse-Gamma learner (:mod:`collapse_theory.families.gaussian.bayes`). The predictive
 variance ``V_t`` and the squared offset ``D_t = (mu_t - mu_0)^2`` of the predictive location obey
 exact linear recursions in expectation (sample mean and sum of squares of i.i.d. draws depend
 on the model only through its mean and variance):

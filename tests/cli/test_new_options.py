@@ -27,20 +27,20 @@ BAD = [
     (dict(family="gmm", truth="student-t:5"), "mixture truth"),
     (dict(family="gmm", em_tol=0.0), "--em-tol must be positive"),
     (dict(family="gmm", em_iterations=0), "--em-iterations"),
-    (dict(family="gmm", em_init="random"), "unknown --em-init"),
+    (dict(family="gmm", em_init="random"), "unknown em init"),
     (dict(family="gaussian", estimator="unbiased", precision="float8"), "unknown precision"),
     (dict(family="gaussian", estimator="unbiased", precision="float16"), "needs --kernel naive-sample"),
     (dict(family="gaussian", estimator="unbiased", rounding="stochastic"), "apply to --kernel naive-sample"),
     (dict(family="gaussian", estimator="unbiased", kernel="naive-sample", rounding="up"), "unknown rounding"),
     (dict(family="gaussian", estimator="unbiased", kernel="naive-sample", accumulation="fma"), "unknown accumulation"),
     (dict(family="gaussian", estimator="unbiased", samples=math.inf, scenario="fresh"), "replace or accumulate"),
-    (dict(family="categorical", probs=(0.5, 0.5), samples=math.inf), "1-D Gaussian"),
+    (dict(family="categorical", probs=(0.5, 0.5), samples=math.inf), "not available for the categorical family"),
     (dict(family="gaussian", estimator="unbiased", truth="mixture:1,0,1", dim=2), "--dim 1"),
     (dict(family="gaussian", estimator="unbiased", truth="student-t:1"), "df > 2"),
     (dict(family="gaussian", estimator="bayes"), "needs --prior"),
     (dict(family="gaussian", estimator="bayes", prior=(0, 1, -2, 1), kernel="sample"), "alpha0 must be positive"),
     (dict(family="gaussian", estimator="unbiased", prior=(0, 1, 2, 1)), "--prior is for"),
-    (dict(family="gaussian", estimator="unbiased", bandwidth=0.3), "not used by the gaussian"),
+    (dict(family="gaussian", estimator="unbiased", bandwidth=0.3), "not a setting of the gaussian family"),
 ]
 
 

@@ -79,7 +79,7 @@ def test_variants_switch_one_source_each():
     [
         (dict(truth=None), "misspecified --truth"),
         (dict(kernel="exact", precision="float32"), "naive-sample"),
-        (dict(samples_schedule="10*(t+1)"), "finite, fixed --samples"),
+        (dict(samples=None, samples_schedule="10*(t+1)"), "finite, fixed --samples"),
         (dict(scenario="fresh"), "replace or accumulate"),
     ],
 )

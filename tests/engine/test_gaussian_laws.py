@@ -118,7 +118,7 @@ def test_fresh_split_fixed_point():
 
 def test_growing_schedule_w2():
     n = 10
-    r = sim(samples_schedule="10*(t+1)", generations=n, record=(n,))
+    r = sim(samples=None, samples_schedule="10*(t+1)", generations=n, record=(n,))
     ms = 10 * np.arange(1, n + 1)
     c4 = np.sqrt(2 / (ms - 1)) * np.exp(special.gammaln(ms / 2) - special.gammaln((ms - 1) / 2))
     assert_mean(r.values["w2_sq"][0], np.sum(1 / ms) + 2 * (1 - np.prod(c4)), ALPHA, 1, "schedule E W2^2")

@@ -11,8 +11,8 @@ import numpy as np
 from hypothesis import given, settings
 
 import collapse_theory as ct
-from collapse_theory.families.truths import moments, parse_truth
 from collapse_theory.testing import strategies as cts
+from collapse_theory.truths import moments, parse_truth
 
 
 def sim(cfg):

@@ -30,7 +30,7 @@ from harness import run_params as run
 
 from collapse_theory.errors import precision as pr
 from collapse_theory.families.gaussian import gaussian
-from collapse_theory.families.gaussian_naive import gaussian_naive
+from collapse_theory.families.gaussian.naive import gaussian_naive
 from collapse_theory.metrics.gaussian import METRICS_1D
 from collapse_theory.random import bits
 from collapse_theory.testing.assertions import assert_mean

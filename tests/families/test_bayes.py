@@ -19,7 +19,7 @@ from scipy import stats
 import collapse_theory as ct
 from collapse_theory.families.categorical import categorical
 from collapse_theory.families.gaussian import gaussian
-from collapse_theory.families.gaussian_bayes import Params, gaussian_bayes, posterior
+from collapse_theory.families.gaussian.bayes import Params, gaussian_bayes, posterior
 from collapse_theory.random import bits
 from collapse_theory.testing.assertions import assert_ks, assert_mean, assert_two_sample_ks, z_threshold
 from collapse_theory.theory import registry

@@ -13,7 +13,7 @@ from budget import ALPHA
 from scipy import integrate, optimize, stats
 
 import collapse_theory as ct
-from collapse_theory.families import truths
+from collapse_theory import truths
 from collapse_theory.testing import assert_ks, assert_mean
 
 MIX = "mixture:0.5,-2,1;0.5,2,1"

@@ -41,13 +41,12 @@ import jax.numpy as jnp
 import numpyro.distributions as dist
 
 from collapse_theory.families.base import Family
-from collapse_theory.families.gaussian import Stats, merge
+from collapse_theory.families.gaussian.univariate import Stats, merge
 from collapse_theory.metrics import gaussian as gm
 from collapse_theory.random import bits, gamma
+from collapse_theory.random import purposes as tags
 
 __all__ = ["Params", "Posterior", "gaussian_bayes", "posterior", "predictive_log_sd"]
-
-_POINTS, _CHI2 = 3, 4
 
 
 class Params(NamedTuple):
@@ -141,12 +140,12 @@ def gaussian_bayes(
 
     def standard_t(key, chains, dof, capacity):
         """``[C, capacity]`` standardised t_dof draws; ``z`` itself where ``dof = inf``."""
-        z = bits.normal(bits.fold(key, _POINTS), chains, capacity, dtype)
+        z = bits.normal(bits.fold(key, tags.NIG_POINTS), chains, capacity, dtype)
         finite = jnp.isfinite(dof)
         safe = jnp.where(finite, dof, 1.0)
         slots = jnp.arange(capacity, dtype=jnp.uint32)
         # One chi-square per point; slot j uses its own key, so a chain's draws ignore the batch.
-        log_chi2 = jax.vmap(lambda j: gamma.log_chi2(bits.fold(key, _CHI2, j), chains, safe, dtype))(slots).T
+        log_chi2 = jax.vmap(lambda j: gamma.log_chi2(bits.fold(key, tags.NIG_CHI2, j), chains, safe, dtype))(slots).T
         shrink = jnp.exp(-0.5 * (log_chi2 - jnp.log(safe)[:, None]))
         return jnp.where(finite[:, None], z * shrink, z)
 

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from collapse_theory.random import bits, gamma
+from collapse_theory.random import purposes as tags
 
 __all__ = [
     "Truth",
@@ -49,7 +50,6 @@ __all__ = [
     "points",
 ]
 
-_COMP, _POINT, _SCALE = 22, 23, 24
 W2_PANELS, W2_ORDER, W2_RANGE = 64, 8, 12.0
 """Composite Gauss-Legendre in ``z`` over ``[-12, 12]`` (64 panels of 8 nodes) for W2; see :func:`w2_accuracy`."""
 
@@ -226,14 +226,14 @@ def logpdf(t: Truth, x: jax.Array) -> jax.Array:
 def points(t: Truth, key, chains, capacity: int, dtype) -> jax.Array:
     """``[C, capacity]`` independent draws from the truth."""
     if t.kind == "mixture":
-        u = bits.uniform(bits.fold(key, _COMP), chains, capacity, dtype)
+        u = bits.uniform(bits.fold(key, tags.TRUTH_COMPONENT), chains, capacity, dtype)
         cum = jnp.asarray(np.cumsum(t.weights)[:-1], dtype)
         comp = jnp.sum(u[..., None] >= cum, axis=-1)
         m, s = jnp.asarray(t.means, dtype)[comp], jnp.asarray(t.sds, dtype)[comp]
-        return m + s * bits.normal(bits.fold(key, _POINT), chains, capacity, dtype)
-    z = bits.normal(bits.fold(key, _POINT), chains, capacity, dtype)
+        return m + s * bits.normal(bits.fold(key, tags.TRUTH_POINT), chains, capacity, dtype)
+    z = bits.normal(bits.fold(key, tags.TRUTH_POINT), chains, capacity, dtype)
     # One chi-square per point: point j of chain c uses stream slot c * capacity + j.
     flat = (chains[:, None] * jnp.uint32(capacity) + jnp.arange(capacity, dtype=jnp.uint32)).reshape(-1)
-    log_chi2 = gamma.log_chi2(bits.fold(key, _SCALE), flat, jnp.full(flat.shape, t.df, dtype), dtype)
+    log_chi2 = gamma.log_chi2(bits.fold(key, tags.TRUTH_SCALE), flat, jnp.full(flat.shape, t.df, dtype), dtype)
     scale = jnp.exp(0.5 * (math.log(t.df) - log_chi2)).reshape(chains.shape[0], capacity)
     return t.loc + t.scale * z * scale

@@ -34,16 +34,16 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 
+from collapse_theory import truths
 from collapse_theory.errors import precision as pr
-from collapse_theory.families import truths
 from collapse_theory.families.base import Family
-from collapse_theory.families.truths import Truth
 from collapse_theory.metrics import gaussian as gm
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
+from collapse_theory.truths import Truth
 
 __all__ = ["Params", "Stats", "gaussian_naive"]
 
-_POINTS, _ROUND_X, _ROUND_STATS, _ROUND_MERGE = 3, 21, 22, 23
 _ESTIMATORS = {"unbiased": 1.0, "mle": 0.0}
 
 
@@ -94,7 +94,7 @@ def gaussian_naive(
         rounding: ``"nearest"`` or ``"stochastic"`` (needs ``dtype`` wider than ``precision``).
         accumulation: one of :data:`precision.ACCUMULATIONS`.
         dtype: carrier dtype, float32 or float64 (float64 inside ``jax.enable_x64``).
-        truth: a non-Gaussian truth (:mod:`collapse_theory.families.truths`): real draws come
+        truth: a non-Gaussian truth (:mod:`collapse_theory.truths`): real draws come
             from it (rounded to ``precision``), ``mean``/``var`` must be its moments, and
             ``w2_sq``/``kl`` are measured against it.
 
@@ -140,13 +140,13 @@ def gaussian_naive(
         return Stats(z, z, z, z)
 
     def points(key, chains, p, capacity):
-        z = bits.normal(bits.fold(key, _POINTS), chains, capacity, dtype)
-        scaled = rnd(p.sigma[:, None] * z, key, chains, _ROUND_X)
-        return rnd(p.mu[:, None] + scaled, key, chains, _ROUND_X + 0x100)
+        z = bits.normal(bits.fold(key, tags.NAIVE_POINTS), chains, capacity, dtype)
+        scaled = rnd(p.sigma[:, None] * z, key, chains, tags.NAIVE_ROUND_X)
+        return rnd(p.mu[:, None] + scaled, key, chains, tags.NAIVE_ROUND_SUM)
 
     def stats_of(x, mask, key, chains):
         n = jnp.sum(mask, axis=1).astype(dtype)
-        k = None if key is None else bits.fold(key, _ROUND_STATS)
+        k = None if key is None else bits.fold(key, tags.NAIVE_ROUND_STATS)
         m, v = pr.mean_var(x, mask, precision, rounding, accumulation, ddof, k, chains)
         return Stats(n, m, v, ratio_of(x, mask, m, rounding))
 
@@ -198,7 +198,7 @@ def gaussian_naive(
         return m | {"mean_rounding_ratio": p.ratio}
 
     def real_points(key, chains, capacity):
-        return rnd(truths.points(target, key, chains, capacity, dtype), key, chains, _ROUND_X)
+        return rnd(truths.points(target, key, chains, capacity, dtype), key, chains, tags.NAIVE_ROUND_X)
 
     def real(key, chains, n, capacity):
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)

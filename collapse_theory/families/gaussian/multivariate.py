@@ -29,10 +29,9 @@ import numpyro.distributions as dist
 from collapse_theory.families.base import Family
 from collapse_theory.metrics import gaussian as gm
 from collapse_theory.random import bits, gamma
+from collapse_theory.random import purposes as tags
 
 __all__ = ["Params", "Stats", "gaussian_nd", "apply_factor"]
-
-_NORMAL, _CHI2, _OFFDIAG, _POINTS, _SMALL = 1, 2, 3, 4, 5
 
 
 class Params(NamedTuple):
@@ -122,7 +121,7 @@ def gaussian_nd(mean, cov, estimator: str = "unbiased", kernel: str = "exact", d
         )
 
     def _mean(key, chains, p, n):
-        z = bits.normal(bits.fold(key, _NORMAL), chains, d, dtype)
+        z = bits.normal(bits.fold(key, tags.GAUSSIAN_ND_NORMAL), chains, d, dtype)
         shift = jnp.einsum("cij,cj->ci", p.unit, jnp.exp(p.log_diag) * z)
         return p.mu + shift * jax.lax.rsqrt(jnp.maximum(n, 1.0))[:, None]
 
@@ -131,11 +130,12 @@ def gaussian_nd(mean, cov, estimator: str = "unbiased", kernel: str = "exact", d
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
         dof = jnp.maximum(n[:, None] - 1.0 - jnp.arange(d, dtype=dtype)[None, :], 0.0)
         log_chi = jnp.stack(
-            [gamma.log_chi2(bits.fold(key, _CHI2, i), chains, dof[:, i], dtype) for i in range(d)], axis=1
+            [gamma.log_chi2(bits.fold(key, tags.GAUSSIAN_ND_CHI2, i), chains, dof[:, i], dtype) for i in range(d)],
+            axis=1,
         )
-        off = bits.normal(bits.fold(key, _OFFDIAG), chains, d * d, dtype).reshape(-1, d, d)
+        off = bits.normal(bits.fold(key, tags.GAUSSIAN_ND_OFFDIAG), chains, d * d, dtype).reshape(-1, d, d)
         # n <= d: the scatter is singular; build it from n - 1 explicit N(0, I) vectors.
-        g = bits.normal(bits.fold(key, _SMALL), chains, d * d, dtype).reshape(-1, d, d)
+        g = bits.normal(bits.fold(key, tags.GAUSSIAN_ND_SMALL), chains, d * d, dtype).reshape(-1, d, d)
         g = jnp.where(jnp.arange(d)[None, :, None] < (n - 1.0)[:, None, None], g, 0.0)
         log_s, a_s = _lower_factor(g)
         small = (n <= d)[:, None]
@@ -146,7 +146,7 @@ def gaussian_nd(mean, cov, estimator: str = "unbiased", kernel: str = "exact", d
 
     def draw_sample(key, chains, p, n, capacity):
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
-        z = bits.normal(bits.fold(key, _POINTS), chains, capacity * d, dtype).reshape(-1, capacity, d)
+        z = bits.normal(bits.fold(key, tags.GAUSSIAN_ND_POINTS), chains, capacity * d, dtype).reshape(-1, capacity, d)
         mask = (jnp.arange(capacity)[None, :] < n[:, None])[..., None]
         zbar = jnp.sum(jnp.where(mask, z, 0.0), axis=1) / jnp.maximum(n, 1.0)[:, None]
         log_a, a = _lower_factor(jnp.where(mask, z - zbar[:, None, :], 0.0))
@@ -155,7 +155,7 @@ def gaussian_nd(mean, cov, estimator: str = "unbiased", kernel: str = "exact", d
         return Stats(n, mean, unit, ld)
 
     def points(key, chains, p, capacity):
-        z = bits.normal(bits.fold(key, _POINTS), chains, capacity * d, dtype).reshape(-1, capacity, d)
+        z = bits.normal(bits.fold(key, tags.GAUSSIAN_ND_POINTS), chains, capacity * d, dtype).reshape(-1, capacity, d)
         chol = p.unit * jnp.exp(p.log_diag)[:, None, :]
         return p.mu[:, None, :] + jnp.einsum("cij,cnj->cni", chol, z)
 

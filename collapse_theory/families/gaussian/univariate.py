@@ -25,15 +25,14 @@ import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
-from collapse_theory.families import truths
+from collapse_theory import truths
 from collapse_theory.families.base import Family
-from collapse_theory.families.truths import Truth
 from collapse_theory.metrics import gaussian as gm
 from collapse_theory.random import bits, gamma
+from collapse_theory.random import purposes as tags
+from collapse_theory.truths import Truth
 
 __all__ = ["Params", "Stats", "gaussian"]
-
-_NORMAL, _CHI2, _POINTS = 1, 2, 3
 
 
 class Params(NamedTuple):
@@ -91,7 +90,7 @@ def gaussian(
         dtype: float32 or float64.
         truncate: if given, draws are restricted to |x - mu| <= truncate * sigma (inversion of
             the normal CDF on [Phi(-k), Phi(k)]; sample kernel only).
-        truth: a non-Gaussian truth (:mod:`collapse_theory.families.truths`); ``mean`` and
+        truth: a non-Gaussian truth (:mod:`collapse_theory.truths`); ``mean`` and
             ``var`` are then ignored, the reference Gaussian of the metrics is the truth's
             moment-matched fit, and ``w2_sq`` and ``kl`` are computed against the truth itself.
 
@@ -117,9 +116,11 @@ def gaussian(
         del capacity
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
         # One bit request: the mean's normal and the chi-square's first attempt.
-        u = bits.uniform(bits.fold(key, _NORMAL), chains, 1 + gamma.UNIFORMS_PER_DRAW, dtype)
+        u = bits.uniform(bits.fold(key, tags.GAUSSIAN_NORMAL), chains, 1 + gamma.UNIFORMS_PER_DRAW, dtype)
         z = bits.to_normal(u[:, 0])
-        log_chi2 = gamma.log_chi2(bits.fold(key, _CHI2), chains, jnp.maximum(n - 1.0, 0.0), dtype, first=u[:, 1:])
+        log_chi2 = gamma.log_chi2(
+            bits.fold(key, tags.GAUSSIAN_CHI2), chains, jnp.maximum(n - 1.0, 0.0), dtype, first=u[:, 1:]
+        )
         sigma = jnp.exp(p.log_sigma)
         mean = p.mu + sigma * z * jax.lax.rsqrt(jnp.maximum(n, 1.0))
         return Stats(n, mean, 2.0 * p.log_sigma + log_chi2)
@@ -138,7 +139,7 @@ def gaussian(
 
     def draw_sample(key, chains, p, n, capacity):
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
-        z = standard(bits.fold(key, _POINTS), chains, capacity)
+        z = standard(bits.fold(key, tags.GAUSSIAN_POINTS), chains, capacity)
         mask = jnp.arange(capacity)[None, :] < n[:, None]
         safe_n = jnp.maximum(n, 1.0)
         zbar = jnp.sum(jnp.where(mask, z, 0.0), axis=1) / safe_n
@@ -147,7 +148,7 @@ def gaussian(
         return Stats(n, mean, 2.0 * p.log_sigma + jnp.log(ss))
 
     def points(key, chains, p, capacity):
-        z = standard(bits.fold(key, _POINTS), chains, capacity)
+        z = standard(bits.fold(key, tags.GAUSSIAN_POINTS), chains, capacity)
         return p.mu[:, None] + jnp.exp(p.log_sigma)[:, None] * z
 
     def points_stats(x, mask):
