@@ -19,6 +19,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple
 
@@ -27,11 +28,21 @@ import jax.numpy as jnp
 import numpyro.distributions as dist
 
 from collapse_theory.families.base import Family
+from collapse_theory.families.spec import (
+    BuildContext,
+    ConfigError,
+    FamilySpec,
+    RunContext,
+    check_choice,
+    check_real,
+    parse_float,
+    setting,
+)
 from collapse_theory.random import bits
 from collapse_theory.random import poisson as sampler
 from collapse_theory.random import purposes as tags
 
-__all__ = ["Params", "Stats", "poisson", "METRICS"]
+__all__ = ["PoissonSpec", "Params", "Stats", "poisson", "METRICS"]
 
 METRICS = ("rate", "rate_err2", "extinct")
 KERNELS = ("exact", "sample")
@@ -138,3 +149,45 @@ def poisson(rate: float, kernel: str = "exact", dtype=jnp.float32) -> Family:
         distribution=distribution,
     )
 
+
+@dataclasses.dataclass(frozen=True)
+class PoissonSpec(FamilySpec):
+    """Settings of the Poisson family (``ct.family("poisson", rate=1.0)``)."""
+
+    name = "poisson"
+    summary = "Poisson refitted by its sample mean: a critical Galton-Watson chain (Suresh et al.)"
+
+    rate: float = setting(1.0, help="the true rate lambda_0", parse=parse_float, metavar="LAMBDA")
+    kernel: str = setting("exact", help="exact (total ~ Poisson(n rate)) or sample (n draws)", metavar="NAME")
+    estimator: str = setting("mle", help="mle (the sample mean; the only estimator)", metavar="NAME")
+
+    def validated(self, run: RunContext) -> PoissonSpec:
+        """A positive finite rate whose counts stay integers in the precision."""
+        check_choice(self.estimator, "estimator", ("mle",))
+        check_choice(self.kernel, "kernel", KERNELS)
+        rate = check_real(self.rate, "rate", lo=0.0)
+        limit = 2.0**24 if run.precision == "float32" else 2.0**53
+        pooled = run.scenario in ("accumulate", "accumulate-subsample")
+        top = float(run.sizes.sum() if pooled else run.sizes.max())
+        if rate * top > limit / 64:
+            raise ConfigError(
+                f"counts near {rate * top:.3g} lose integer exactness in {run.precision}; use --precision float64"
+            )
+        return dataclasses.replace(self, rate=rate)
+
+    def capacity_free(self, run: RunContext) -> bool:
+        """The exact kernel draws the total as one Poisson(n rate) at run time."""
+        return self.kernel == "exact" and run.scenario != "accumulate-subsample"
+
+    def metric_names(self) -> tuple[str, ...]:
+        """:data:`METRICS`."""
+        return METRICS
+
+    def build(self, ctx: BuildContext) -> Family:
+        """The Poisson family."""
+        return poisson(self.rate, self.kernel, ctx.dtype)
+
+    def bytes_per_chain(self, ctx: BuildContext) -> int:
+        """The sample kernel draws ``capacity`` variates per chain."""
+        width = 2 + (ctx.capacity if self.kernel == "sample" else 1)
+        return max(64, 8 * jnp.dtype(ctx.dtype).itemsize * width)

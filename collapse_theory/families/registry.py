@@ -25,6 +25,7 @@ BUILTIN: dict[str, str] = {
     "categorical": "collapse_theory.families.categorical:CategoricalSpec",
     "kde": "collapse_theory.families.kde:KDESpec",
     "regression": "collapse_theory.families.regression:RegressionSpec",
+    "poisson": "collapse_theory.families.poisson:PoissonSpec",
     "gmm": "collapse_theory.families.gmm:GMMSpec",
 }
 """Built-in families: name -> ``module:SpecClass``."""
