@@ -34,7 +34,8 @@ def _belongs_to(args: list[str]) -> str:
     for a in args:
         name = a.split("=", 1)[0]
         if name in flags:
-            return f" ({name} is an option of: {', '.join(flags[name])})"
+            fams = flags[name]
+            return f" ({name} is an option of the {', '.join(fams)} {'family' if len(fams) == 1 else 'families'})"
     return ""
 
 
