@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from collapse_theory.errors.precision import FORMATS as PRECISIONS
 from collapse_theory.families import registry
 from collapse_theory.families.categorical import PROB_TOLERANCE
 from collapse_theory.families.spec import (
@@ -47,7 +48,6 @@ __all__ = [
     "SCENARIO_SETTINGS",
 ]
 
-PRECISIONS = ("float64", "float32", "float16", "bfloat16")
 MIXINGS = ("split", "mixture")
 SCENARIO_SETTINGS = ("real_fraction", "mixing", "real_weight")
 RUN_SETTINGS = (

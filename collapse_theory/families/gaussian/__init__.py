@@ -28,6 +28,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from collapse_theory.errors.precision import ACCUMULATIONS, FORMATS, ROUNDINGS
 from collapse_theory.families.gaussian.univariate import Params, Stats, gaussian, merge
 from collapse_theory.families.spec import (
     BuildContext,
@@ -48,8 +49,6 @@ __all__ = ["GaussianSpec", "Params", "Stats", "gaussian", "merge"]
 
 ESTIMATORS = ("unbiased", "mle", "bayes")
 KERNELS = ("exact", "sample", "naive-sample")
-ROUNDINGS = ("nearest", "stochastic")
-ACCUMULATIONS = ("naive", "pairwise", "kahan", "welford")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,7 +232,7 @@ class GaussianSpec(FamilySpec):
     def precisions(self) -> tuple[str, ...]:
         """float32/float64; naive-sample also float16 and bfloat16."""
         if self.kernel == "naive-sample":
-            return ("float64", "float32", "float16", "bfloat16")
+            return FORMATS
         return ("float32", "float64")
 
     def carrier_dtype(self, precision: str):
