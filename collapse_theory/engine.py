@@ -252,7 +252,16 @@ def _program(g: _Graph, chunk: int, dtype) -> _Program:
 
 
 def _round_lanes(n: int) -> int:
-    return max(LANE_MULTIPLE, -(-n // LANE_MULTIPLE) * LANE_MULTIPLE)
+    """Lanes of a chunk of ``n`` chains: a multiple of 64 up to 512, then 8 sizes per octave.
+
+    Chunks come in few sizes so that runs with different chain counts share compiled programs
+    (padding lanes are computed and dropped: at most 1/8 of the work above 512 chains).
+    """
+    n = max(int(n), 1)
+    if n <= 8 * LANE_MULTIPLE:
+        return -(-n // LANE_MULTIPLE) * LANE_MULTIPLE
+    step = 2 ** (n.bit_length() - 1) // 8
+    return -(-n // step) * step
 
 
 def _working_set(config: SimConfig, dtype) -> tuple[int, int]:

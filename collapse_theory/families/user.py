@@ -91,9 +91,14 @@ def _describe(tree) -> str:
 
 
 def _jsonable(tree):
+    """Lists, dicts and numbers for JSON (a leaf that is not numeric becomes its repr)."""
+    if isinstance(tree, Mapping):
+        return {str(k): _jsonable(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_jsonable(v) for v in tree]
     try:
-        return jax.tree_util.tree_map(lambda a: np.asarray(a).tolist(), tree)
-    except Exception:  # a truth that is not a pytree of arrays: its repr
+        return np.asarray(tree, dtype=np.float64).tolist()
+    except (TypeError, ValueError):
         return repr(tree)
 
 
@@ -145,14 +150,15 @@ class Estimator(FamilySpec):
         key = jax.random.key(0, impl="threefry2x32")
         truth = self._truth()
         try:
-            pts = jax.eval_shape(lambda k, p: self.sample(k, p, 3), key, truth)
+            pts, pts4 = (jax.eval_shape(lambda k, p, n=n: self.sample(k, p, n), key, truth) for n in (3, 4))
         except Exception as e:
             raise ConfigError(f"sample(key, params, n) failed on the truth: {type(e).__name__}: {e}") from None
-        for leaf in jax.tree_util.tree_leaves(pts):
-            if leaf.ndim < 1 or leaf.shape[0] != 3:
-                raise ConfigError(
-                    f"sample(key, params, n) must return points with leading axis n, got {_describe(pts)}"
-                )
+        for n, got in ((3, pts), (4, pts4)):
+            for leaf in jax.tree_util.tree_leaves(got):
+                if leaf.ndim < 1 or leaf.shape[0] != n:
+                    raise ConfigError(
+                        f"sample(key, params, n) must return points with leading axis n, got {_describe(got)} for n={n}"
+                    )
         weights = jax.ShapeDtypeStruct((3,), jnp.float32)
         try:
             out = jax.eval_shape(self.fit, pts, weights)
@@ -188,8 +194,15 @@ class Estimator(FamilySpec):
             return self.metrics
 
         def leaves(params):
-            flat = jax.tree_util.tree_flatten_with_path(params)[0]
-            return {f"param{jax.tree_util.keystr(path)}": jnp.asarray(v) for path, v in flat}
+            out = {}
+            for path, v in jax.tree_util.tree_flatten_with_path(params)[0]:
+                v = jnp.asarray(v)
+                name = f"param{jax.tree_util.keystr(path)}"
+                if v.ndim == 0:
+                    out[name] = v
+                for idx in np.ndindex(v.shape) if v.ndim else ():
+                    out[name + "".join(f"[{i}]" for i in idx)] = v[idx]
+            return out
 
         return leaves
 

@@ -20,3 +20,6 @@ from collapse_theory.testing.assertions import (
 from collapse_theory.testing.assertions import (
     z_threshold as z_threshold,
 )
+from collapse_theory.testing.conformance import (
+    check_family as check_family,
+)
