@@ -75,8 +75,8 @@ def _mean_sigma2(est: str):
         prod = next(iter(expr.atoms(sp.Product)))
         steps.equal("telescoping ratio s_{m+1}/s_m = product factor at j = m+1", prod.function.subs(j, mm + 1), ratio)
         if est == "unbiased":
-            steps.equal("digest s_2", s[2], (4 * M - 3) / (2 * (2 * M - 1)))
-            steps.equal("digest s_3", s[3], (4 * M - 3) * (9 * M - 4) / (6 * (2 * M - 1) * (3 * M - 1)))
+            steps.equal("low-order value s_2", s[2], (4 * M - 3) / (2 * (2 * M - 1)))
+            steps.equal("low-order value s_3", s[3], (4 * M - 3) * (9 * M - 4) / (6 * (2 * M - 1) * (3 * M - 1)))
 
     return proves(
         rid,
@@ -103,7 +103,9 @@ def _mean_error(est: str):
             derived = sum(sq.coeff(e[l], 2) * s[l] / M for l in range(m))
             steps.equal(f"n = {m}: E(mu_n - mu0)^2 = sum_l s_l/(M (l+1)^2)", unroll(expr.subs(n, m)), derived)
         if est == "unbiased":
-            steps.equal("digest E(mu_3-mu0)^2", unroll(expr.subs(n, 3)), (98 * M - 51) / (36 * M * (2 * M - 1)))
+            steps.equal(
+                "low-order value E(mu_3-mu0)^2", unroll(expr.subs(n, 3)), (98 * M - 51) / (36 * M * (2 * M - 1))
+            )
 
     return proves(rid, "martingale expansion mu_n = mu0 + sum_l e_l/(l+1); verified for n = 1..8 (symbolic M)")(body)
 

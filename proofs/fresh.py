@@ -64,10 +64,12 @@ def _split_body(name: str, shrink: sp.Expr):
         e_next, v_next = _split_recursion(shrink)
         if shrink == 1:
             steps.equal(
-                "e recursion = digest form", e_next, (1 - alpha) ** 2 * _E + (alpha * sigma0**2 + (1 - alpha) * _V) / M
+                "e recursion = stated form (docs/derivations.md)",
+                e_next,
+                (1 - alpha) ** 2 * _E + (alpha * sigma0**2 + (1 - alpha) * _V) / M,
             )
             steps.equal(
-                "v recursion = digest form",
+                "v recursion = stated form (docs/derivations.md)",
                 v_next,
                 alpha * sigma0**2 + (1 - alpha) * _V + alpha * (1 - alpha) * M * _E / (M - 1),
             )

@@ -4,7 +4,7 @@ The second setting of Kazdan et al.: the model fitted to a sample ``x_1..x_n`` i
 ``p(x) = sum_i w_i N(x; x_i, h^2)`` itself, so the statistics are the points (a
 :class:`~collapse_theory.families.pointset.Points` buffer of static size ``S`` per chain) and
 drawing ``n`` points from a fitted KDE is a weighted bootstrap of its centres plus ``h N(0, 1)``
-noise (digest section 2.10). The truth ``N(mean, var)`` is the one-point KDE with centre ``mean``
+noise (``docs/derivations.md``, 'KDE'). The truth ``N(mean, var)`` is the one-point KDE with centre ``mean``
 and bandwidth ``sqrt(var)``, so real data need no special case.
 
 Weights have a two-group structure: slots ``[0, k)`` carry total weight ``omega`` and slots

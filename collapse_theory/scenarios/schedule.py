@@ -5,7 +5,7 @@ numbers, ``t``, ``+ - * / // % **``, unary signs and a few named functions are a
 text is never passed to ``eval``.
 
 Example: ``3*(t+1)**2`` (quadratic growth, for which sum 1/M_t converges and E W2^2 stays bounded;
-Xu, He & Cheng 2025; theory digest section 2.4).
+Xu, He & Cheng, arXiv 2505.13947; derivation in ``docs/derivations.md``, 'Growing sample sizes').
 """
 
 from __future__ import annotations

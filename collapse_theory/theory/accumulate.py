@@ -11,7 +11,8 @@ References:
     Gerstgrasser et al., "Is Model Collapse Inevitable?", arXiv 2404.01413 (COLM 2024) [ABS].
     Kazdan et al., "Collapse or Thrive?", arXiv 2410.16713 (no closed forms retrieved) [ABS].
     Dey & Donoho, "Universality of the pi^2/6 Pathway", arXiv 2410.22812 [ABS].
-    Derivations: ``shared/theory-digest.md`` section 2.5 [DER, SYM, MC].
+    Derivations: ``docs/derivations.md``, 'Gaussian, accumulate' [DER, SYM, MC]; machine-checked in
+    ``proofs/accumulate.py``.
 
 """
 
@@ -32,7 +33,8 @@ __all__ = ["factor", "limit_mean_sq_mean_error", "results", "variance_product"]
 
 _PROOF = "proofs.accumulate"
 _CITE = (
-    "derived (digest §2.5); accumulate workflow of Gerstgrasser et al., arXiv 2404.01413, "
+    "derived here (docs/derivations.md, 'Gaussian, accumulate'); accumulate workflow of Gerstgrasser et al., "
+    "arXiv 2404.01413 (COLM 2024), "
     "and Kazdan et al., arXiv 2410.16713 [ABS]"
 )
 _PARAMS = {
@@ -204,7 +206,8 @@ def results() -> list[Result]:
             params={"M": _PARAMS["M"], "sigma0": _PARAMS["sigma0"]},
             assumptions="accumulate workflow, pooled unbiased or MLE variance",
             citation=(
-                "derived (digest §2.5); the pi^2/6 bound of Gerstgrasser et al., arXiv 2404.01413 "
+                "derived here (docs/derivations.md, 'Gaussian, accumulate'); the pi^2/6 bound of "
+                "Gerstgrasser et al., arXiv 2404.01413 "
                 "[SEC] and Dey & Donoho, arXiv 2410.22812 [ABS]"
             ),
             tag="DER, SYM, MC",

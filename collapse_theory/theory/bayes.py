@@ -19,8 +19,9 @@ on the model only through its mean and variance):
 ``c beta_0``, and ``E V_t`` converges to a finite positive limit when the prior is strong enough.
 
 References:
-    Derivations: ``shared/theory-digest.md`` section 2.7 (Wright-Fisher) [DER, MC]; mutation-drift
-    balance: W. J. Ewens, "Mathematical Population Genetics" (2004), ch. 1 and 3 [MEM].
+    Derivations: ``docs/derivations.md``, 'Bayesian learners' (built on 'Wright-Fisher
+    (categorical)') [DER, MC]; machine-checked in ``proofs/bayes.py``. Mutation-drift balance:
+    W. J. Ewens, "Mathematical Population Genetics" (2004), ch. 1 and 3 [MEM].
     K. P. Murphy, "Conjugate Bayesian analysis of the Gaussian distribution" (2007), section 6
     (NIG posterior and Student-t predictive) [MEM].
 
@@ -43,10 +44,14 @@ d0 = sp.Symbol("d0", nonnegative=True)
 
 _PROOF = "proofs.bayes"
 _WF_CITE = (
-    "derived (digest §2.7, Wright-Fisher); mutation-drift balance as in Ewens, Mathematical "
+    "derived here (docs/derivations.md, 'Bayesian learners'; Wright-Fisher with mutation); "
+    "mutation-drift balance as in Ewens, Mathematical "
     "Population Genetics (2004), ch. 1/3 [MEM]"
 )
-_NIG_CITE = "derived; NIG update and Student-t predictive of Murphy (2007), §6 [MEM]"
+_NIG_CITE = (
+    "derived here (docs/derivations.md, 'Bayesian learners'); NIG update and Student-t predictive of "
+    "Murphy (2007), §6 [MEM]"
+)
 _DIR_ASSUME = (
     "replace workflow, K states, Laplace refit (c + a)/(M + K a) of M samples = Dirichlet(a) posterior predictive"
 )

@@ -7,7 +7,8 @@ Hence the exact CDF of ``sigma_n^2`` is one Gil-Pelaez integral.
 References:
     Shumailov et al., Nature 631 (2024), Theorem 3.1: sigma_n -> 0 almost surely [SRC].
     J. Gil-Pelaez, "Note on the inversion theorem", Biometrika 38 (1951) 481-482.
-    Derivations: ``shared/theory-digest.md`` section 2.2 [DER, MC].
+    Derivations: ``docs/derivations.md``, 'Collapse probability' [DER, MC]; machine-checked in
+    ``proofs/collapse_probability.py``.
 
 """
 
@@ -35,7 +36,10 @@ _PARAMS = {
     "eps": "threshold on sigma_n^2 (same units as sigma0^2)",
     "sigma0": "true standard deviation",
 }
-_CITE = "derived (digest §2.2); a.s. collapse is Shumailov et al., Nature 631 (2024), Thm 3.1 [SRC]"
+_CITE = (
+    "derived here (docs/derivations.md, 'Collapse probability'); a.s. collapse is Shumailov et al., "
+    "Nature 631 (2024), Thm 3.1 [SRC]"
+)
 
 
 def _c_value(size: float, estimator: str) -> float:
@@ -224,7 +228,7 @@ def _per_estimator(est: str) -> list[Result]:
             expr=small,
             params=_PARAMS,
             assumptions=assume + "; n >= 1 fixed, eps -> 0",
-            citation="derived (digest §2.2): leading Mellin pole of order n",
+            citation="derived here (docs/derivations.md, 'Collapse probability'): leading Mellin pole of order n",
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_{est}_prob_sigma2_below_small_eps",

@@ -12,7 +12,10 @@ References:
     Framework", arXiv 2502.18049 (optimal weight 1/phi in some cases) [ABS].
     Bertrand et al., "On the Stability of Iterative Retraining ...", ICLR 2024 [ABS].
     Alemohammad et al., "Self-Consuming Generative Models Go MAD", ICLR 2024 [ABS].
-    Derivations: ``shared/theory-digest.md`` sections 1.7 and 2.6 [DER, SYM, MC].
+    V. S. Borkar, "A theoretical basis for model collapse in recursive training", arXiv 2506.09401
+    (any fresh source gives a non-degenerate limit) [ABS].
+    Derivations: ``docs/derivations.md``, 'Fresh real data' and 'Biased sampling' [DER, SYM, MC];
+    machine-checked in ``proofs/fresh.py``.
 
 """
 
@@ -26,7 +29,7 @@ from collapse_theory.theory.symbols import M, alpha, kappa, lam, nreal, sigma, s
 __all__ = ["results", "weighted_mse"]
 
 _PROOF = "proofs.fresh"
-_CITE = "derived (digest §2.6); fresh-data loop of Alemohammad et al., ICLR 2024 [ABS]"
+_CITE = "derived here (docs/derivations.md, 'Fresh real data'); fresh-data loop of Alemohammad et al., ICLR 2024 [ABS]"
 _PARAMS = {
     "M": "samples per generation",
     "alpha": "fraction of fresh real data (0 < alpha <= 1)",
@@ -38,8 +41,13 @@ _W_PARAMS = {
     "kappa": "synthetic-to-real sample ratio m/n",
 }
 _W_CITE = (
-    "derived (digest §2.6b); He, Xu, Cheng, arXiv 2502.18049 (whether this is their 'unified "
-    "expression' is not verified) [ABS]"
+    "derived here (docs/derivations.md, 'Fresh real data'); weighting scheme of He, Xu, Cheng, "
+    "arXiv 2502.18049 (whether this is their 'unified expression' is not verified) [ABS]"
+)
+_BIAS_CITE = (
+    "derived here (docs/derivations.md, 'Biased sampling'; recursion solved symbolically, not MC-checked "
+    "when derived); sampling-bias model after Alemohammad et al., 'Self-Consuming Generative Models Go MAD', "
+    "ICLR 2024 [ABS]"
 )
 
 
@@ -93,7 +101,7 @@ def _split() -> list[Result]:
             expr=sigma0**2 * (M - 1) / (M * den_b),
             params={**_PARAMS, **lam_param},
             assumptions=assume + ", synthetic variance shrunk by lam; stationary iff D > 0",
-            citation="derived (digest §1.7 recursion, solved here; no MC); MAD [ABS]",
+            citation=_BIAS_CITE,
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_split_biased_e_star",
@@ -108,7 +116,7 @@ def _split() -> list[Result]:
             expr=sigma0**2 * alpha * (2 * M - 1 - M * alpha) / den_b,
             params={**_PARAMS, **lam_param},
             assumptions=assume + ", synthetic variance shrunk by lam; stationary iff D > 0",
-            citation="derived (digest §1.7 recursion, solved here; no MC); MAD [ABS]",
+            citation=_BIAS_CITE,
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_split_biased_v_star",
@@ -122,7 +130,10 @@ def _mixture() -> list[Result]:
         "mixture: M i.i.d. draws from alpha N(mu0, sigma0^2) + (1-alpha) N(mu_t, sigma_t^2), "
         "unbiased fit; stationary iff M alpha (2 - alpha) > 1 - alpha"
     )
-    cite = "derived here (analogue of digest §2.6a for mixture sampling; not MC-checked)"
+    cite = (
+        "derived here (docs/derivations.md, 'Fresh real data'; the mixture-sampling analogue of the fixed "
+        "split, not MC-checked when derived)"
+    )
     return [
         result(
             id="fresh.mixture.e_star",

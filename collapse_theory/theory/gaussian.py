@@ -9,7 +9,8 @@ moment below in closed form.
 References:
     Shumailov et al., "AI models collapse when trained on recursively generated data",
     Nature 631:755-759 (2024), Theorem 3.1 (collapse of the unbiased Gaussian chain) [SRC].
-    The moment formulas are derived in ``shared/theory-digest.md`` section 2.1 [DER, SYM, MC].
+    The moment formulas are derived in ``docs/derivations.md``, 'Gaussian, replace, fixed M'
+    [DER, SYM, MC]; machine-checked in ``proofs/gaussian_replace.py``.
 
 """
 
@@ -24,7 +25,10 @@ __all__ = ["ESTIMATORS", "c4", "chi2_dof", "mellin_w", "results", "scale"]
 
 ESTIMATORS = ("unbiased", "mle")
 _PROOF = "proofs.gaussian_replace"
-_CITE = "derived (digest §2.1); setting of Shumailov et al., Nature 631 (2024), Thm 3.1 (unbiased chain) [SRC]"
+_CITE = (
+    "derived here (docs/derivations.md, 'Gaussian, replace, fixed M'); setting of Shumailov et al., "
+    "Nature 631 (2024), Thm 3.1 (unbiased chain) [SRC]"
+)
 _PARAMS = {
     "M": "samples per generation (M >= 2)",
     "n": "generation (number of fits)",
@@ -167,7 +171,7 @@ def results() -> list[Result]:
             params={**_PARAMS, "lam": "variance shrink factor of the sampler (0 < lam <= 1)"},
             assumptions="replace workflow, unbiased variance, synthetic draws N(mu_t, lam sigma_t^2)",
             citation=(
-                "derived (digest §1.7); sampling-bias model after Alemohammad et al., "
+                "derived here (docs/derivations.md, 'Biased sampling'); sampling-bias model after Alemohammad et al., "
                 "'Self-Consuming Generative Models Go MAD', ICLR 2024 [ABS]"
             ),
             tag="DER",

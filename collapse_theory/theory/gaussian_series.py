@@ -10,6 +10,8 @@ References:
     Suresh, Thangaraj, Khandavally, "Rate of Model Collapse in Recursive Training",
     AISTATS 2025 [ABS].
     J. G. Wendel, "Note on the gamma function", Amer. Math. Monthly 55 (1948) 563-564.
+    Derivations: ``docs/derivations.md``, 'Gaussian, large-M expansions' [DER, SYM];
+    machine-checked in ``proofs/gaussian_series.py``.
 
 """
 
@@ -38,13 +40,13 @@ def results() -> list[Result]:
             id="gaussian.c4.series",
             title="Large-M expansion of c4",
             statement=(
-                "c4(M) = 1 - 1/(4M) - 7/(32M^2) - 19/(128M^3) + O(M^-4) (the digest quotes two "
-                "terms; its M = 10 value 0.972664 is this three-term series)"
+                "c4(M) = 1 - 1/(4M) - 7/(32M^2) - 19/(128M^3) + O(M^-4) (at M = 10 this three-term "
+                "series gives 0.972664, the exact value is 0.972659)"
             ),
             expr=1 - 1 / (4 * M) - sp.Rational(7, 32) / M**2 - sp.Rational(19, 128) / M**3,
             params={"M": "sample size"},
             assumptions="M -> infinity",
-            citation="derived (digest §2.1); classical c4 constant",
+            citation="derived here (docs/derivations.md, 'Gaussian, large-M expansions'); classical c4 constant",
             tag="DER, SYM",
             kind="approximation",
             proof=f"{_PROOF}:prove_c4_series",
@@ -58,7 +60,8 @@ def results() -> list[Result]:
             assumptions="real M > 1",
             citation=(
                 "Wendel, Amer. Math. Monthly 55 (1948): (x/(x+s))^(1-s) <= "
-                "Gamma(x+s)/(x^s Gamma(x)) <= 1, here x = (M-1)/2, s = 1/2"
+                "Gamma(x+s)/(x^s Gamma(x)) <= 1, here x = (M-1)/2, s = 1/2; consequence derived in "
+                "docs/derivations.md, 'Gaussian, large-M expansions'"
             ),
             tag="DER, SYM",
             kind="bound",
@@ -73,7 +76,7 @@ def results() -> list[Result]:
             assumptions="replace workflow, unbiased variance, n << M",
             citation=(
                 "Shumailov et al., arXiv 2305.17493, 1-D Gaussian section (numbering unknown) "
-                "[MEM]; exact version derived (digest §2.1)"
+                "[MEM]; exact version derived here (docs/derivations.md, 'Gaussian, replace, fixed M')"
             ),
             tag="MEM; DER, SYM, MC",
             kind="approximation",
@@ -86,7 +89,7 @@ def results() -> list[Result]:
             expr=sp.log(sigma0**2) - n * (1 / M + sp.Rational(4, 3) / M**2),
             params=_PARAMS,
             assumptions=_ASSUME,
-            citation="derived (digest §2.1)",
+            citation="derived here (docs/derivations.md, 'Gaussian, large-M expansions')",
             tag="DER, SYM",
             kind="approximation",
             proof=f"{_PROOF}:prove_unbiased_mean_log_sigma2_series",
@@ -102,7 +105,8 @@ def results() -> list[Result]:
             params=_PARAMS,
             assumptions=_ASSUME,
             citation=(
-                "derived (digest §1.4, §2.1); counterpart of Suresh et al., AISTATS 2025 (theorem not seen) [ABS]"
+                "derived here (docs/derivations.md, 'Gaussian, large-M expansions'); counterpart of "
+                "Suresh et al., AISTATS 2025 (theorem not seen) [ABS]"
             ),
             tag="DER, SYM",
             kind="approximation",
@@ -115,7 +119,7 @@ def results() -> list[Result]:
             expr=n * (2 / M + 4 / M**2),
             params={"M": _PARAMS["M"], "n": _PARAMS["n"]},
             assumptions=_ASSUME,
-            citation="derived (digest §2.1)",
+            citation="derived here (docs/derivations.md, 'Gaussian, large-M expansions')",
             tag="DER, SYM",
             kind="approximation",
             proof=f"{_PROOF}:prove_var_log_sigma2_series",

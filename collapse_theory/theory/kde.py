@@ -8,7 +8,7 @@ collapsing, while the mean random-walks.
 References:
     Kazdan et al., "Collapse or Thrive?", arXiv 2410.16713 (KDE setting; no closed forms
     retrieved) [ABS].
-    Derivations: ``shared/theory-digest.md`` section 2.10 [DER, MC].
+    Derivations: ``docs/derivations.md``, 'KDE' [DER, MC]; machine-checked in ``proofs/kde.py``.
 
 """
 
@@ -20,7 +20,7 @@ from collapse_theory.theory.symbols import M, h, t, v0
 __all__ = ["results"]
 
 _PROOF = "proofs.kde"
-_CITE = "derived (digest §2.10); KDE setting of Kazdan et al., arXiv 2410.16713 [ABS]"
+_CITE = "derived here (docs/derivations.md, 'KDE'); KDE setting of Kazdan et al., arXiv 2410.16713 [ABS]"
 _ASSUME = "replace workflow, Gaussian KDE with fixed bandwidth h, M points per generation"
 _PARAMS = {
     "M": "points per generation",
@@ -65,7 +65,7 @@ def results() -> list[Result]:
             expr=t * h**2 + (1 - a**t) * (v0 - (M - 1) * h**2),
             params=_PARAMS,
             assumptions=_ASSUME,
-            citation="derived here from the digest §2.10 recursion (not MC-checked)",
+            citation="derived here (docs/derivations.md, 'KDE') from the spread recursion (not MC-checked when derived)",
             tag="DER, SYM",
             kind="exact",
             proof=f"{_PROOF}:prove_mean_sq_mean_drift",

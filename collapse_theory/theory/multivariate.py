@@ -8,7 +8,8 @@ References:
     Shumailov et al., Nature 631 (2024), Theorem 3.1: Sigma_n -> 0 a.s. (here: det) [SRC].
     M. S. Bartlett, "On the theory of statistical regression", Proc. R. Soc. Edinburgh 53
     (1933) 260-283 (Bartlett decomposition).
-    Derivations: ``shared/theory-digest.md`` section 2.3 [DER, MC].
+    Derivations: ``docs/derivations.md``, 'd-dimensional Gaussian' [DER, MC]; machine-checked in
+    ``proofs/multivariate.py``.
 
 """
 
@@ -22,7 +23,9 @@ from collapse_theory.theory.symbols import M, d, j, logdet0, n, tr0
 __all__ = ["log_det_drift", "results"]
 
 _PROOF = "proofs.multivariate"
-_CITE = "derived (digest §2.3); Shumailov et al., Nature 631 (2024), Thm 3.1 [SRC]"
+_CITE = (
+    "derived here (docs/derivations.md, 'd-dimensional Gaussian'); Shumailov et al., Nature 631 (2024), Thm 3.1 [SRC]"
+)
 _ASSUME = "replace workflow, d-dimensional Gaussian, unbiased covariance, fixed M >= d + 1"
 _M = "samples per generation (M >= d + 1)"
 

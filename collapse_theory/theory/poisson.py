@@ -10,7 +10,7 @@ References:
     AISTATS 2025 (Poisson family; theorem not seen) [ABS].
     A. N. Kolmogorov (1938): survival of a critical branching process ``~ 2/(sigma^2 t)``;
     see K. B. Athreya & P. E. Ney, *Branching Processes* (1972), chapter I (critical case).
-    Derivations: ``shared/theory-digest.md`` section 2.8 [DER, MC].
+    Derivations: ``docs/derivations.md``, 'Poisson' [DER, MC]; machine-checked in ``proofs/poisson.py``.
 
 """
 
@@ -26,7 +26,10 @@ from collapse_theory.theory.symbols import N0, M, lam0, t
 __all__ = ["extinction_probability", "results"]
 
 _PROOF = "proofs.poisson"
-_CITE = "derived (digest §2.8); Poisson chain of Suresh et al., AISTATS 2025 (theorem not seen) [ABS]"
+_CITE = (
+    "derived here (docs/derivations.md, 'Poisson'); Poisson chain of Suresh et al., AISTATS 2025 "
+    "(theorem not seen) [ABS]"
+)
 _ASSUME = "replace workflow, Poisson family, MLE (sample mean) of M samples per generation"
 
 

@@ -2,8 +2,9 @@
 
 Every closed form, limit, bound and approximation of the theory package is a :class:`Result`
 with a stable dotted id (``gaussian.replace.unbiased.mean_sigma2``), a sympy expression, the
-meaning of each parameter, its assumptions, its citation and trust tag (the tags of
-``shared/theory-digest.md`` section 0), and the ``proofs`` function that derives it. Results are
+meaning of each parameter, its assumptions, its citation and trust tag (defined in
+``docs/derivations.md``, 'Trust tags'), and the ``proofs`` function that derives it. Results
+derived in this project cite the section of ``docs/derivations.md`` that derives them. Results are
 collected lazily from the topic modules listed in :data:`TOPICS`.
 
 Example:
@@ -60,8 +61,10 @@ class Result:
         params: ``(name, meaning)`` pairs; names are the symbol names in ``expr`` and the
             keyword arguments of :func:`evaluate`.
         assumptions: The setting under which the statement holds.
-        citation: Paper and theorem/equation where known, else the digest section.
-        tag: Trust tag of the digest (``"DER, SYM, MC"``, ``"SRC"``, ...).
+        citation: Paper and theorem/equation where known; for results derived in this
+            project, the section of ``docs/derivations.md`` and the paper of the setting.
+        tag: Trust tag (``"DER, SYM, MC"``, ``"SRC"``, ...; see ``docs/derivations.md``,
+            'Trust tags').
         kind: One of :data:`KINDS`.
         proof: ``"proofs.module:function"`` that derives it.
         numeric: Optional callable ``f(**params) -> float`` used by :func:`evaluate` instead

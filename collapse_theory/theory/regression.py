@@ -12,7 +12,8 @@ References:
     Dohmatob, Feng, Kempe, "Model Collapse Demystified: The Case of Regression", NeurIPS 2024
     [ABS/MEM].
     Inverse-Wishart mean: K. V. Mardia, J. T. Kent, J. M. Bibby, *Multivariate Analysis* (1979).
-    Derivations: ``shared/theory-digest.md`` sections 1.2 and 2.9 [DER, MC].
+    Derivations: ``docs/derivations.md``, 'Linear regression' [DER, MC]; machine-checked in
+    ``proofs/regression.py``.
 
 """
 
@@ -26,7 +27,10 @@ from collapse_theory.theory.symbols import T, d, i, n, sigma
 __all__ = ["base_error", "results"]
 
 _PROOF = "proofs.regression"
-_CITE = "Gerstgrasser et al., arXiv 2404.01413 (theorem number not seen) [SEC]; derived (digest §2.9)"
+_CITE = (
+    "Gerstgrasser et al., arXiv 2404.01413 (COLM 2024; theorem number not seen) [SEC]; "
+    "derived here (docs/derivations.md, 'Linear regression')"
+)
 _PARAMS = {
     "sigma": "label noise standard deviation",
     "d": "dimension",
@@ -87,7 +91,7 @@ def results() -> list[Result]:
             expr=d / (T - d - 1),
             params={"d": _PARAMS["d"], "T": _PARAMS["T"]},
             assumptions="T >= d + 2 i.i.d. Gaussian rows",
-            citation="inverse-Wishart mean, Mardia, Kent & Bibby (1979) (digest §1.2)",
+            citation="inverse-Wishart mean, Mardia, Kent & Bibby (1979) (docs/derivations.md, 'Linear regression')",
             tag="DER, SYM",
             kind="exact",
             proof=f"{_PROOF}:prove_inverse_wishart_trace",

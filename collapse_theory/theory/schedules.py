@@ -12,7 +12,8 @@ References:
     Shumailov et al., arXiv 2305.17493, 1-D Gaussian section (numbering unknown): leading order
     (3/2) sigma^2 sum 1/M_i and "superlinear growth" [MEM].
     Xu, He, Cheng, "A Probabilistic Perspective on Model Collapse", arXiv 2505.13947 [ABS].
-    Derivations: ``shared/theory-digest.md`` section 2.4 [DER, MC].
+    Derivations: ``docs/derivations.md``, 'Growing sample sizes' [DER, MC]; machine-checked in
+    ``proofs/schedules.py``.
 
 """
 
@@ -30,7 +31,8 @@ __all__ = ["mean_w2sq_expr", "power_size", "results"]
 
 _PROOF = "proofs.schedules"
 _CITE = (
-    "derived (digest §2.4); Shumailov et al., arXiv 2305.17493, 1-D Gaussian section "
+    "derived here (docs/derivations.md, 'Growing sample sizes'); Shumailov et al., arXiv 2305.17493, "
+    "1-D Gaussian section "
     "(numbering unknown) [MEM]; Xu-He-Cheng arXiv 2505.13947 [ABS]"
 )
 _PARAMS = {
@@ -146,7 +148,7 @@ def results() -> list[Result]:
             assumptions=_ASSUME + "; all M_i large",
             citation=(
                 "Shumailov et al., arXiv 2305.17493, 1-D Gaussian section (numbering unknown) "
-                "[MEM]; exact form derived (digest §2.4)"
+                "[MEM]; exact form derived here (docs/derivations.md, 'Growing sample sizes')"
             ),
             tag="MEM; DER, SYM",
             kind="approximation",

@@ -14,7 +14,10 @@ References:
     R. A. Littler, "Loss of variability at one locus in a finite population", Math. Biosci. 25
     (1975) 151-163.
     W. Feller, "Diffusion processes in genetics", Proc. 2nd Berkeley Symp. (1951).
-    Derivations: ``shared/theory-digest.md`` section 2.7 [DER, MC].
+    V. S. Borkar, "A theoretical basis for model collapse in recursive training", arXiv 2506.09401
+    (with any fresh source: a non-degenerate limit instead of collapse) [ABS].
+    Derivations: ``docs/derivations.md``, 'Wright-Fisher (categorical)' [DER, MC]; machine-checked in
+    ``proofs/wright_fisher.py``.
 
 """
 
@@ -28,7 +31,11 @@ from collapse_theory.theory.symbols import H0, K, M, alpha, i, j, k, n, p, q, th
 __all__ = ["results"]
 
 _PROOF = "proofs.wright_fisher"
-_CITE = "derived (digest §2.7); discrete setting of Shumailov et al., Nature 631 (2024) [SRC]"
+_CITE = (
+    "derived here (docs/derivations.md, 'Wright-Fisher (categorical)'); discrete setting of Shumailov et al., "
+    "Nature 631 (2024), 'Discrete distributions with exact approximation' [SRC]"
+)
+_WF_DOC = "docs/derivations.md, 'Wright-Fisher (categorical)'"
 _ASSUME = "replace workflow, K states, empirical-frequency (MLE) refit of M samples"
 _M = "samples per generation (population size)"
 _H0 = "initial heterozygosity 1 - sum p_i^2"
@@ -118,7 +125,7 @@ def _diffusion() -> list[Result]:
             expr=-2 * M * (q * sp.log(q) + (1 - q) * sp.log(1 - q)),
             params={"M": _M, "q": _Q},
             assumptions=assume + ", K = 2",
-            citation="Kimura & Ohta, Genetics 61 (1969), haploid form (digest §2.7)",
+            citation=f"Kimura & Ohta, Genetics 61 (1969), haploid form ({_WF_DOC})",
             tag="DER, SYM",
             kind="approximation",
             proof=f"{_PROOF}:prove_k2_absorption_time_kimura_ohta",
@@ -130,7 +137,7 @@ def _diffusion() -> list[Result]:
             expr=-2 * M * sp.Sum((1 - p[i]) * sp.log(1 - p[i]), (i, 0, K - 1)),
             params={"M": _M, "p": _P},
             assumptions=assume,
-            citation="Littler, Math. Biosci. 25 (1975), haploid form (digest §2.7)",
+            citation=f"Littler, Math. Biosci. 25 (1975), haploid form ({_WF_DOC})",
             tag="DER, SYM, MC",
             kind="approximation",
             proof=f"{_PROOF}:prove_absorption_time_littler",
@@ -143,7 +150,7 @@ def _diffusion() -> list[Result]:
             expr=-2 * M * q * sp.log(q) / (1 - q),
             params={"M": _M, "q": _Q},
             assumptions=assume + ", K = 2",
-            citation="Kimura & Ohta, Genetics 61 (1969) (digest §2.7)",
+            citation=f"Kimura & Ohta, Genetics 61 (1969) ({_WF_DOC})",
             tag="DER, SYM, MC",
             kind="approximation",
             proof=f"{_PROOF}:prove_k2_conditional_loss_time_diffusion",
@@ -155,7 +162,7 @@ def _diffusion() -> list[Result]:
             expr=-2 * M * (1 - q) * sp.log(1 - q) / q,
             params={"M": _M, "q": _Q},
             assumptions=assume + ", K = 2",
-            citation="Kimura & Ohta, Genetics 61 (1969) (digest §2.7)",
+            citation=f"Kimura & Ohta, Genetics 61 (1969) ({_WF_DOC})",
             tag="DER, SYM",
             kind="approximation",
             proof=f"{_PROOF}:prove_k2_conditional_fixation_time_diffusion",
@@ -169,7 +176,7 @@ def _diffusion() -> list[Result]:
             assumptions=_ASSUME + "; Feller diffusion limit of a rare state",
             citation=(
                 "Feller (1951) diffusion; counterpart of Suresh et al., AISTATS 2025 "
-                "(forgetting time linear in k) [ABS] (digest §1.4)"
+                f"(forgetting time linear in k) [ABS] ({_WF_DOC})"
             ),
             tag="DER, SYM, MC",
             kind="approximation",
@@ -183,7 +190,8 @@ def _accumulate_and_fresh() -> list[Result]:
     split = H0 * alpha * (2 * M - 1 - M * alpha) / (M * alpha * (2 - alpha) + 1 - alpha)
     fresh = {"H0": _H0, "M": _M, "alpha": "fresh real fraction (0 < alpha <= 1)"}
     fresh_cite = (
-        "derived (digest §2.7, WF with migration); Bonus & Borkar, arXiv 2506.09401 "
+        "derived here (docs/derivations.md, 'Wright-Fisher (categorical)', WF with migration); "
+        "Borkar, arXiv 2506.09401 "
         "(non-degenerate limit with any fresh source) [ABS]"
     )
     acc_assume = "accumulate: model m = empirical law of the M real points plus (m-1)M synthetic ones"
@@ -195,7 +203,7 @@ def _accumulate_and_fresh() -> list[Result]:
             expr=H0 * (1 - 1 / M) * sp.Product(1 - 1 / (j**2 * M), (j, 2, n)),
             params={"H0": _H0, "M": _M, "n": "model index (n >= 1)"},
             assumptions=acc_assume,
-            citation="derived (digest §2.7): same product as the Gaussian-MLE accumulate",
+            citation=f"derived here ({_WF_DOC}): same product as the Gaussian-MLE accumulate",
             tag="DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_accumulate_mean_heterozygosity",
@@ -207,7 +215,7 @@ def _accumulate_and_fresh() -> list[Result]:
             expr=H0 * sp.sin(sp.pi / sp.sqrt(M)) / (sp.pi / sp.sqrt(M)),
             params={"H0": _H0, "M": _M},
             assumptions=acc_assume + "; n -> infinity",
-            citation="derived (digest §2.7); Euler's product for sin",
+            citation=f"derived here ({_WF_DOC}); Euler's product for sin",
             tag="DER, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_accumulate_limit_heterozygosity",

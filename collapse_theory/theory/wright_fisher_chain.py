@@ -12,7 +12,8 @@ solves ``(I - Q) u = h_0`` with ``h_0(x) = 1 - x/M`` the loss probability.
 References:
     J. G. Kemeny & J. L. Snell, *Finite Markov Chains* (1960), fundamental matrix
     ``N = (I - Q)^-1``.
-    Derivations and reference numbers: ``shared/theory-digest.md`` section 2.7 [DER, MC].
+    Method and reference numbers: ``docs/derivations.md``, 'Wright-Fisher exact chain' [DER, MC];
+    independent recomputations in ``proofs/wright_fisher_chain.py``.
 
 """
 
@@ -39,7 +40,10 @@ __all__ = [
 
 _PROOF = "proofs.wright_fisher_chain"
 _MAX_STATES = 4000
-_CITE = "derived (digest §2.7): exact chain solve (I - Q) tau = 1"
+_CITE = (
+    "derived here (docs/derivations.md, 'Wright-Fisher exact chain'): exact chain solve (I - Q) tau = 1 "
+    "(Kemeny & Snell, Finite Markov Chains, 1960)"
+)
 
 
 def _check_counts(counts: Sequence[float]) -> tuple[int, ...]:

@@ -1,9 +1,10 @@
 """The verifier's checks: registry id + parameters -> engine config, metric and statistic.
 
-Choices follow the theory digest §2 (closed forms, MC conventions) and the engineering notes
-("Heavy tails"): raw moments E σ^{2p} only while n·ψ1((M−1)/2)·p² ≲ 3, log-moments, probabilities
-and the exact law otherwise. Fresh-data fixed points are read after a burn-in of at least
-10/(1−(1−α)²) generations (digest §2.6).
+Choices follow the closed forms of ``docs/derivations.md``, the conventions of ``README.md`` in this
+folder and ``docs/derivations.md``, 'Heavy tails of the raw moments': raw moments E σ^{2p} only
+while n·ψ1((M−1)/2)·p² ≲ 3, log-moments, probabilities and the exact law otherwise. Fresh-data
+fixed points are read after a burn-in of at least 10/(1−(1−α)²) generations
+(``docs/derivations.md``, 'Fresh real data').
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ _DIR = dict(M=20, K=3, a=0.5)
 _NIG = dict(M=10, kappa0=1.0, alpha0=5.0, beta0=1.0, var0=1.0, d0=1.0)
 
 CHECKS: list[Check] = [
-    # digest §2.1, replace, unbiased, M = 10 (raw moments only at n·ψ1·p² ≲ 3)
+    # Gaussian, replace, fixed M (docs/derivations.md): unbiased, M = 10 (raw moments only at n·ψ1·p² ≲ 3)
     _g("mean_log_sigma2", 5, metric="log_sigma2"),
     _g("mean_log_sigma2", 100, metric="log_sigma2"),
     _g("var_log_sigma2", 5, metric="log_sigma2", kind="var"),
@@ -218,12 +219,12 @@ CHECKS: list[Check] = [
     _g("mean_w2sq", 2, metric="w2_sq"),
     _g("mean_sigma2", 5, metric="sigma2"),
     _g("mean_sigma", 20, metric="sigma"),
-    # digest §2.2: exact law (Cochran at n = 1) and Gil-Pelaez P(σ_n² < ε)
+    # Collapse probability (docs/derivations.md): exact law (Cochran at n = 1) and Gil-Pelaez P(σ_n² < ε)
     _g("prob_sigma2_below", 1, metric="log_sigma2", kind="ks", extra={"dof": 9}),
     _g("prob_sigma2_below", 5, metric="sigma2", kind="prob", eps=0.1, extra={"eps": 0.1}),
     _g("prob_sigma2_below", 20, metric="sigma2", kind="prob", eps=0.1, extra={"eps": 0.1}),
     _g("prob_sigma2_below", 100, metric="sigma2", kind="prob", eps=0.01, extra={"eps": 0.01}),
-    # digest §2.1, MLE
+    # Gaussian, replace, fixed M: MLE
     _g("mean_log_sigma2", 20, "mle", "log_sigma2"),
     _g("var_log_sigma2", 20, "mle", "log_sigma2", kind="var"),
     _g("mean_sigma2", 5, "mle", "sigma2"),
@@ -231,25 +232,25 @@ CHECKS: list[Check] = [
     _g("mean_w2sq", 20, "mle", "w2_sq"),
     _g("mean_sigma", 20, "mle", "sigma"),
     _g("prob_sigma2_below", 20, "mle", "sigma2", kind="prob", eps=0.01, extra={"eps": 0.01}),
-    # digest §2.5 accumulate
+    # Gaussian, accumulate
     Check("accumulate.unbiased.mean_sigma2", _SIG | {"n": 10}, "acc_unb", 10, "sigma2"),
     Check("accumulate.unbiased.mean_sq_mean_error", _SIG | {"n": 10}, "acc_unb", 10, "mu_err2"),
     Check("accumulate.mle.mean_sigma2", _SIG | {"n": 10}, "acc_mle", 10, "sigma2"),
     Check("accumulate.mle.mean_sq_mean_error", _SIG | {"n": 10}, "acc_mle", 10, "mu_err2"),
-    # digest §2.6 fresh data (burn-in 60 ≥ 10/(1 − 0.8²) ≈ 28)
+    # Fresh real data (burn-in 60 ≥ 10/(1 − 0.8²) ≈ 28)
     Check("fresh.split.e_star", _FR, "fresh_split", 60, "mu_err2"),
     Check("fresh.split.v_star", _FR, "fresh_split", 60, "sigma2"),
     Check("fresh.mixture.e_star", _FR, "fresh_mix", 60, "mu_err2"),
     Check("fresh.mixture.v_star", _FR, "fresh_mix", 60, "sigma2"),
-    # digest §2.3 d-dimensional
+    # d-dimensional Gaussian
     Check("multivariate.replace.mean_log_det", _MV | {"n": 5, "logdet0": 0.0}, "mv", 5, "log_det"),
     Check("multivariate.replace.mean_trace", {"tr0": 3.5}, "mv", 5, "trace"),
     Check("multivariate.replace.mean_sq_mean_error", {"M": 10, "n": 5, "tr0": 3.5}, "mv", 5, "mu_err2"),
-    # digest §2.4 schedules M_i = 10 (i + 1)
+    # Growing sample sizes M_i = 10 (i + 1)
     Check("schedules.power.mean_w2sq", _SC, "sched", 20, "w2_sq"),
     Check("schedules.power.mean_sq_mean_error", _SC, "sched", 20, "mu_err2"),
     Check("schedules.power.mean_sigma", _SC, "sched", 20, "sigma"),
-    # digest §1.7 biased sampling: model 1 is fit to real data, so E sigma_n^2 = lam^(n-1) sigma0^2
+    # Biased sampling: model 1 is fit to real data, so E sigma_n^2 = lam^(n-1) sigma0^2
     Check(
         "gaussian.replace.unbiased.biased_sampling_mean_sigma2",
         {"M": 20, "n": 9, "sigma0": 1.0, "lam": 0.8},
@@ -259,23 +260,23 @@ CHECKS: list[Check] = [
     ),
     Check("fresh.split.biased.e_star", _FR | {"lam": 0.7}, "fresh_lam", 80, "mu_err2"),
     Check("fresh.split.biased.v_star", _FR | {"lam": 0.7}, "fresh_lam", 80, "sigma2"),
-    # digest §2.7 Wright–Fisher
+    # Wright-Fisher (categorical)
     Check("wf.replace.mean_heterozygosity", {"H0": H0, "M": 20, "n": 10}, "wf_rep", 10, "heterozygosity"),
     Check("wf.one_step.mean_support", {"M": 20, "p": PROBS}, "wf_rep", 1, "support"),
     Check("wf.accumulate.mean_heterozygosity", {"H0": H0, "M": 20, "n": 10}, "wf_acc", 10, "heterozygosity"),
     Check("wf.mixture.h_star", {"H0": H0, "M": 20, "alpha": 0.2}, "wf_mix", 60, "heterozygosity"),
     Check("wf.split.h_star", {"H0": H0, "M": 20, "alpha": 0.2}, "wf_split", 60, "heterozygosity"),
     Check("wf.fixation_probability", {"q": 0.5}, "wf_fix", 200, "support", kind="fix", extra={"tv": 0.5}),
-    # digest §2.10 KDE replace: model g >= 1 holds the points of generation g - 1, E v_0 = (1 - 1/M) sigma0^2
+    # KDE replace: model g >= 1 holds the points of generation g - 1, E v_0 = (1 - 1/M) sigma0^2
     *(
         Check("kde.replace.mean_spread", _KDE | {"t": g - 1}, "kde", g, "spread", gen_param="t", gen_offset=-1)
         for g in (11, 51)
     ),
-    # digest §2.9 regression, d = 10, T = 40, sigma = 1
+    # Linear regression, d = 10, T = 40, sigma = 1
     Check("regression.replace.test_error", _REG | {"n": 10}, "reg_fixed", 10, "test_error"),
     Check("regression.replace.test_error", _REG | {"n": 10}, "reg_fresh", 10, "test_error"),
     Check("regression.accumulate.test_error", _REG | {"n": 10}, "reg_acc", 10, "test_error"),
-    # digest §2.8 Poisson: P(lambda_t = 0) = q_t^{N0}, N0 = M lambda_0 = 10
+    # Poisson: P(lambda_t = 0) = q_t^{N0}, N0 = M lambda_0 = 10
     *(
         Check("poisson.extinction_probability", {"N0": 10, "t": t}, "pois", t, "extinct", gen_param="t")
         for t in (20, 100)

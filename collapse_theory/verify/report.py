@@ -21,7 +21,8 @@ def family(result_id: str) -> str:
 def _curve(check: Check, res):
     """(generations, mean, se, closed) of a mean check over all recorded n ≥ 1, or None.
 
-    Limits (fixed points, digest §2.6–2.7) are drawn as a flat line that the mean approaches.
+    Limits (the fixed points of ``docs/derivations.md``, 'Fresh real data' and 'Wright-Fisher
+    (categorical)') are drawn as a flat line that the mean approaches.
     """
     if check.kind != "mean" or "one_step" in check.id:
         return None
@@ -124,6 +125,9 @@ def write_report(out: dict, folder, elapsed: float | None = None, mode: str = "d
         "",
         "Power column: smallest relative error of the closed form detected with 80% power "
         "(for KS rows: detectable sup-CDF distance).",
+        "",
+        "Source column: the registry citation. 'docs/derivations.md' is the derivations document of the "
+        "collapse_theory repository; `python -m proofs` runs the machine-checked derivations.",
         "",
         "## Checks",
         "",

@@ -1,7 +1,7 @@
 """Run the checks, apply Holm–Bonferroni, print a table or JSON and write the Markdown report.
 
 Budget: α_total = 0.01 per run, Holm (1979) across checks; negative controls must fail at the
-per-check Bonferroni threshold α_total / n_checks (see README.md, digest §2 MC conventions).
+per-check Bonferroni threshold α_total / n_checks (see README.md, "Budget" and "Conventions").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Test statistics, Holm–Bonferroni and power for the verifier.
 
-The conventions follow the theory digest §2 ("MC conventions": z = (MC − closed)/SE) and
+The conventions are those of ``README.md`` in this folder ("Conventions": z = (MC − closed)/SE) and
 Holm, Scand. J. Statist. 6 (1979) for the family-wise error control.
 """
 
@@ -68,7 +68,7 @@ def mean_test(x: np.ndarray, closed: float) -> tuple[float, float, float, float]
 def var_test(x: np.ndarray, closed: float) -> tuple[float, float, float, float]:
     """z-test of the sample variance with its SE from the fourth central moment.
 
-    Var(s²) ≈ (μ4 − σ⁴)/C for C chains (digest §2.1 Var log σ² rows).
+    Var(s²) ≈ (μ4 − σ⁴)/C for C chains (used for the Var log σ² checks).
     """
     x = np.asarray(x, dtype=float)
     c = x.size
@@ -83,7 +83,7 @@ def var_test(x: np.ndarray, closed: float) -> tuple[float, float, float, float]:
 def prop_test(hits: np.ndarray, closed: float) -> tuple[float, float, float, float]:
     """Binomial proportion against a closed-form probability (exact binomial p-value).
 
-    The SE is the null one, sqrt(p0 (1 − p0) / C) (digest §2.2).
+    The SE is the null one, sqrt(p0 (1 − p0) / C) (used for P(σ_n² < ε) and the fixation check).
     """
     hits = np.asarray(hits, dtype=bool)
     c = hits.size

@@ -35,7 +35,7 @@ def test_readme_theory_example_runs(capsys):
     line = next(x for x in readme.splitlines() if x.startswith("collapse-theory theory eval"))
     assert main(shlex.split(line.split("#")[0])[1:]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert abs(out["value"] - 0.758860) < 1e-6  # digest section 2.1, M = 10, n = 5
+    assert abs(out["value"] - 0.758860) < 1e-6  # docs/derivations.md, 'Gaussian, replace, fixed M': M = 10, n = 5
 
 
 def _readme_commands(prefixes: tuple[str, ...]) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""Categorical (Wright-Fisher) chains against the digest's closed forms (section 2.7)."""
+"""Categorical (Wright-Fisher) chains against the closed forms of docs/derivations.md, 'Wright-Fisher (categorical)'."""
 
 import numpy as np
 import pytest

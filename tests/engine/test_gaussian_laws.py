@@ -1,4 +1,5 @@
-"""Gaussian chains against the closed forms of the theory digest (sections 2.1, 2.3-2.6).
+"""Gaussian chains against the closed forms of docs/derivations.md (Gaussian replace, d-dimensional,
+growing sample sizes, accumulate, fresh real data).
 
 Tolerances: each assertion is a z-test whose threshold comes from the false-failure budget
 ALPHA shared by the k assertions of one test (Bonferroni), or a KS test at ALPHA / k. Raw moments
@@ -146,8 +147,9 @@ def test_multivariate_long_horizon_finite():
 
 
 def test_subsample_matches_independent_reference():
-    """No closed form (digest 2.5): compare with the digest's independent MC, M=20, t=50:
-    E(mu-mu0)^2 = 0.1433 +- 0.0015, combining both standard errors."""
+    """No closed form (docs/derivations.md, 'Accumulate-subsample (no closed form)'): compare with the
+    independent MC reference tabulated there, M=20, t=50: E(mu-mu0)^2 = 0.1433 +- 0.0015, combining
+    both standard errors."""
     r = sim(scenario="accumulate-subsample", samples=20, generations=50, record=(50,), chains=4000)
     x = r.values["mu_err2"][0]
     se = np.hypot(x.std(ddof=1) / np.sqrt(x.size), 0.0015)

@@ -1,7 +1,7 @@
 """Biased sampling (functional approximation error) against closed forms.
 
 * variance shrink lambda, unbiased replace: E sigma_n^2 = lambda^(n-1) sigma0^2 (model 1 is fit to
-  real data; each later fit is unbiased for lambda sigma_t^2): digest section 1.7.
+  real data; each later fit is unbiased for lambda sigma_t^2): docs/derivations.md, 'Biased sampling'.
 * truncation at k sigma: the unbiased estimator is unbiased for the truncated variance
   v_k sigma_t^2, v_k = 1 - 2 k phi(k) / (2 Phi(k) - 1), so E sigma_n^2 = v_k^(n-1) sigma0^2.
 * fresh split with lambda: the registry's fixed points fresh.split.biased.{e,v}_star.

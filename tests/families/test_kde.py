@@ -1,4 +1,4 @@
-"""The Gaussian KDE family against the closed forms of digest section 2.10 and exact checks.
+"""The Gaussian KDE family against the closed forms of docs/derivations.md, 'KDE', and exact checks.
 
 Tolerances: Monte Carlo assertions are z-tests (or a KS test) at the budget ALPHA shared by the k
 assertions of one test (Bonferroni); everything else is exact up to floating-point rounding, with

@@ -1,4 +1,4 @@
-"""The Poisson family against the critical Galton-Watson closed forms (theory digest §2.8).
+"""The Poisson family against the critical Galton-Watson closed forms (docs/derivations.md, 'Poisson').
 
 With ``M = 10`` draws per generation and ``rate0 = 1`` the total ``N_t = M rate_t`` starts at
 ``N0 = 10``. Budget: each test fails a correct implementation with probability at most ``ALPHA``

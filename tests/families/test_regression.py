@@ -1,4 +1,4 @@
-"""The OLS regression family against the registered closed forms (theory digest §2.9).
+"""The OLS regression family against the registered closed forms (docs/derivations.md, 'Linear regression').
 
 Setting d = 10, T = 40, sigma = 1, so one OLS fit on real labels has E test error
 sigma^2 d / (T - d - 1) = 0.3448. Budget: each test fails a correct implementation with
