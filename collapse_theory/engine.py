@@ -8,7 +8,9 @@ compiles three functions once per program (family spec, scenario, shapes and chu
 * ``init()``: the model-0 state of a chunk;
 * ``advance(state, chains, start, stop)``: a ``fori_loop`` over generations ``start..stop-1``
   (dynamic bounds, so one compilation serves every segment);
-* ``measure(state)``: the per-chain metrics (and diagnostics) of the current model.
+* ``measure(state)``: the per-chain metrics (and diagnostics) of the current model, computed in
+  float64 from the carried state (parameters carried in log space, e.g. log sigma, then give
+  sigma^2 without underflow wherever float64 can represent it).
 
 The sample sizes M_t are a runtime argument. Families whose compiled program does not depend on
 them (exact sufficient-statistic kernels, ``FamilySpec.capacity_free``) share one program across
@@ -43,7 +45,7 @@ from collapse_theory.families.spec import BuildContext, FamilySpec
 from collapse_theory.progress import Progress
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
-from collapse_theory.results import SimulationResult, Timing
+from collapse_theory.results import SimulationResult, Timing, summary_warnings
 from collapse_theory.scenarios import build_scenario
 
 __all__ = ["run", "simulate", "MEMORY_BUDGET_BYTES", "LANE_MULTIPLE"]
@@ -231,13 +233,19 @@ def _program(g: _Graph, chunk: int, dtype) -> _Program:
 
         return jax.lax.fori_loop(start, stop, body, state)
 
+    with jax.enable_x64(True):
+        wide = family if dtype == jnp.float64 else _build(g, jnp.float64)[0]
+
     def measure(state):
-        p = scenario.params(state)
-        m = family.metrics(p)
-        rows = [m[k].astype(dtype) for k in names]
+        p = jax.tree_util.tree_map(
+            lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a, scenario.params(state)
+        )
+        m = wide.metrics(p)
+        rows = [jnp.asarray(m[k], jnp.float64) for k in names]
         if diag_names:
-            d = family.diagnostics(p)
-            rows += [d[k].astype(dtype) for k in diag_names]
+            assert wide.diagnostics is not None
+            d = wide.diagnostics(p)
+            rows += [jnp.asarray(d[k], jnp.float64) for k in diag_names]
         return jnp.stack(rows)
 
     chains0 = jnp.arange(chunk, dtype=jnp.uint32)
@@ -247,7 +255,8 @@ def _program(g: _Graph, chunk: int, dtype) -> _Program:
     state0 = init_c()
     i0 = jnp.asarray(0, jnp.int32)
     advance_c = jax.jit(advance).lower(state0, chains0, key0, sizes0, i0, i0).compile()
-    measure_c = jax.jit(measure).lower(state0).compile()
+    with jax.enable_x64(True):
+        measure_c = jax.jit(measure).lower(state0).compile()
     return _Program(init_c, advance_c, measure_c, names, diag_names, family.warnings)
 
 
@@ -339,6 +348,7 @@ def _simulate(config: SimConfig, dtype, progress: bool | None) -> SimulationResu
     values = {k: out[i] for i, k in enumerate(names)}
     diagnostics = {k: out[len(names) + i] for i, k in enumerate(prog.diagnostics)}
     warnings = list(prog.warnings(diagnostics, record)) if prog.warnings is not None and diagnostics else []
+    warnings += summary_warnings(values, record)
     return SimulationResult(
         config=config,
         generations=record,

@@ -1,21 +1,29 @@
 """Simulation results: per-chain metric values at recorded generations, summaries, save/load.
 
-Like scipy's ``BootstrapResult``: a dataclass with named fields; :meth:`SimulationResult.summary`
-gives the mean over chains, its standard error and a normal-theory confidence interval.
+Like scipy's ``BootstrapResult``: a dataclass with named fields. :meth:`SimulationResult.summary`
+gives, per recorded generation, the mean over the finite chains with its standard error, the
+counts of non-finite chains, robust summaries (median and quantiles with order-statistic
+intervals, the mean of logs) and whether the mean's standard error can be trusted
+(:mod:`collapse_theory.summaries`). The JSON form is standard JSON: no NaN or Infinity tokens,
+non-finite summaries are ``null`` next to the counts that explain them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from collapse_theory.config import SimConfig
+from collapse_theory.config import ConfigError, SimConfig
+from collapse_theory.summaries import QUANTILE_LEVELS, MetricSummary, summarize
 
-__all__ = ["Timing", "MetricSummary", "SimulationResult", "load"]
+__all__ = ["Timing", "MetricSummary", "SimulationResult", "ResultFileError", "load", "summary_warnings"]
 
 
 class Timing(NamedTuple):
@@ -26,18 +34,47 @@ class Timing(NamedTuple):
     chain_generations_per_second: float
 
 
-class MetricSummary(NamedTuple):
-    """Mean over chains per recorded generation, standard error of that mean, and a 95% CI."""
+class ResultFileError(ValueError):
+    """A result file that is not a readable, intact collapse_theory result."""
 
-    mean: np.ndarray
-    se: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
+
+def _num(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _gens(generations, mask) -> str:
+    gs = [int(g) for g, m in zip(generations, mask, strict=True) if m]
+    return ", ".join(map(str, gs[:6])) + (f" and {len(gs) - 6} more" if len(gs) > 6 else "")
+
+
+def summary_warnings(values: dict[str, np.ndarray], generations) -> list[str]:
+    """Warnings the numbers need: non-finite chains after generation 0, untrustworthy standard errors."""
+    out = []
+    later = np.asarray(generations) > 0
+    for name, v in values.items():
+        s = summarize(v)
+        bad = (s.n_finite < s.n) & later
+        if bad.any():
+            i = int(np.argmax(s.n - s.n_finite))
+            out.append(
+                f"{name}: not finite in some chains at generation {_gens(generations, bad)} (at most {int(s.n[i] - s.n_finite[i])} "
+                f"of {int(s.n[i])}: {int(s.n_nan[i])} NaN, {int(s.n_posinf[i])} +inf, {int(s.n_neginf[i])} -inf); "
+                "its summaries there are over the finite chains"
+            )
+        shaky = ~s.se_trustworthy & later & (s.n_finite >= 2)
+        if shaky.any():
+            k = float(np.nanmax(np.where(shaky, s.kurtosis, np.nan)))
+            out.append(
+                f"{name}: the standard error of the mean is not trustworthy at generation {_gens(generations, shaky)} "
+                f"(heavy tails: sample kurtosis up to {k:.3g} > 1 + n/4); use the median, quantiles or the mean of logs"
+            )
+    return out
 
 
 @dataclass
 class SimulationResult:
-    """The outcome of :func:`collapse_theory.simulate`.
+    """The outcome of :func:`collapse_theory.run` / :func:`collapse_theory.simulate`.
 
     Attributes:
         config: the validated configuration (every setting, seed included).
@@ -47,7 +84,8 @@ class SimulationResult:
         version: package version that produced it.
         diagnostics: diagnostics of the fits (e.g. EM convergence) -> ``float64[R, chains]``,
             recorded beside the metrics (``Family.diagnostics``; a user's ``fit`` info).
-        warnings: problems the run reports rather than hides (e.g. EM fits that did not converge).
+        warnings: problems the run reports rather than hides: the family's (e.g. EM fits that
+            did not converge) and the numbers' (non-finite chains, untrustworthy standard errors).
 
     """
 
@@ -60,73 +98,143 @@ class SimulationResult:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self, name: str) -> MetricSummary:
-        """Mean, standard error (sample SD / sqrt(chains)) and 95% normal CI of one metric."""
+        """Summaries of one metric per recorded generation (:class:`~collapse_theory.summaries.MetricSummary`)."""
         if name not in self.values:
             raise KeyError(f"unknown metric {name!r}; have {', '.join(self.values)}")
-        v = self.values[name]
-        c = v.shape[1]
-        with np.errstate(invalid="ignore"):
-            mean = v.mean(axis=1)
-            se = v.std(axis=1, ddof=1) / np.sqrt(c) if c > 1 else np.full(v.shape[0], np.nan)
-        return MetricSummary(mean, se, mean - 1.959963984540054 * se, mean + 1.959963984540054 * se)
+        return summarize(self.values[name])
 
     @property
-    def metrics(self) -> dict[str, dict[str, list[float | None]]]:
-        """The JSON contract's ``metrics`` block: name -> {"mean": [...], "se": [...]}."""
+    def metrics(self) -> dict[str, dict]:
+        """The JSON contract's ``metrics`` block: name -> lists per recorded generation.
+
+        ``mean`` and ``se`` (over the finite chains), ``n_finite``, ``n_nan``, ``n_posinf``,
+        ``n_neginf``, ``finite_only``, ``se_trustworthy``, ``median`` with ``median_ci_low`` /
+        ``median_ci_high``, ``quantiles`` (level -> list) and ``mean_log`` / ``mean_log_se``.
+        Non-finite numbers are ``null``.
+        """
         out = {}
         for name in self.values:
             s = self.summary(name)
-            out[name] = {"mean": [_num(x) for x in s.mean], "se": [_num(x) for x in s.se]}
+            out[name] = {
+                "mean": [_num(x) for x in s.mean],
+                "se": [_num(x) for x in s.se],
+                "n_finite": [int(x) for x in s.n_finite],
+                "n_nan": [int(x) for x in s.n_nan],
+                "n_posinf": [int(x) for x in s.n_posinf],
+                "n_neginf": [int(x) for x in s.n_neginf],
+                "finite_only": [bool(x) for x in s.finite_only],
+                "se_trustworthy": [bool(x) for x in s.se_trustworthy],
+                "median": [_num(x) for x in s.median],
+                "median_ci_low": [_num(x) for x in s.median_ci_low],
+                "median_ci_high": [_num(x) for x in s.median_ci_high],
+                "quantiles": {f"{p:g}": [_num(x) for x in s.quantiles[i]] for i, p in enumerate(QUANTILE_LEVELS)},
+                "mean_log": [_num(x) for x in s.mean_log],
+                "mean_log_se": [_num(x) for x in s.mean_log_se],
+            }
         return out
 
     def to_json(self) -> dict:
-        """The object ``simulate --format json`` prints."""
+        """The object ``simulate --format json`` prints (standard JSON: ``json.dumps(..., allow_nan=False)`` works)."""
+        timing = {k: _num(v) for k, v in self.timing._asdict().items()}
         return {
-            "config": self.config.to_dict(),
+            "config": _clean(self.config.to_dict()),
             "generations": [int(g) for g in self.generations],
             "metrics": self.metrics,
-            "timing": self.timing._asdict(),
-            "version": self.version,
-            "warnings": self.warnings,
-        }
-
-    def save(self, path: str | Path) -> Path:
-        """Save to a ``.npz`` file holding the configuration, version, timing and all values."""
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_suffix(".npz")
-        meta = {
-            "config": self.config.to_dict(),
-            "timing": self.timing._asdict(),
+            "timing": timing,
             "version": self.version,
             "warnings": list(self.warnings),
         }
-        arrays = {f"values/{k}": v for k, v in self.values.items()}
-        arrays |= {f"diagnostics/{k}": v for k, v in self.diagnostics.items()}
-        arrays["meta"] = np.array(json.dumps(meta))
-        arrays["generations"] = np.asarray(self.generations)
+
+    def _payload(self) -> tuple[dict, dict[str, np.ndarray]]:
+        meta = {
+            "config": _clean(self.config.to_dict()),
+            "timing": {k: _num(v) for k, v in self.timing._asdict().items()},
+            "version": self.version,
+            "warnings": list(self.warnings),
+            "format": 2,
+        }
+        arrays = {f"values/{k}": np.asarray(v, np.float64) for k, v in self.values.items()}
+        arrays |= {f"diagnostics/{k}": np.asarray(v, np.float64) for k, v in self.diagnostics.items()}
+        arrays["generations"] = np.asarray(self.generations, np.int64)
+        return meta, arrays
+
+    def save(self, path: str | Path) -> Path:
+        """Save to a ``.npz`` file holding the configuration, version, timing, all values and a checksum."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        meta, arrays = self._payload()
+        meta["sha256"] = _checksum(meta, arrays)
+        arrays["meta"] = np.array(json.dumps(meta, allow_nan=False))
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
         return path
 
 
-def _num(x: float) -> float | None:
-    x = float(x)
-    return x if np.isfinite(x) else (None if np.isnan(x) else (1e308 if x > 0 else -1e308))
+def _clean(d):
+    """Non-finite floats (e.g. ``samples = inf`` is already a string) as strings, for standard JSON."""
+    if isinstance(d, dict):
+        return {k: _clean(v) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_clean(v) for v in d]
+    if isinstance(d, float) and not math.isfinite(d):
+        return "inf" if d > 0 else "-inf" if d < 0 else "nan"
+    return d
+
+
+def _checksum(meta: dict, arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(k.encode() + str(a.dtype).encode() + str(a.shape).encode() + a.tobytes())
+    return h.hexdigest()
 
 
 def load(path: str | Path) -> SimulationResult:
-    """Load a result saved by :meth:`SimulationResult.save`."""
-    with np.load(Path(path), allow_pickle=False) as f:
-        meta = json.loads(str(f["meta"]))
-        values = {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("values/")}
-        diagnostics = {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("diagnostics/")}
-        gens = f["generations"]
+    """Load a result saved by :meth:`SimulationResult.save`, checking that it is intact.
+
+    Raises:
+        ResultFileError: the file is missing, not an ``.npz`` archive, not a collapse_theory
+            result, inconsistent (shapes, configuration) or modified since it was saved.
+
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ResultFileError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            files = set(f.files)
+            if "meta" not in files or "generations" not in files:
+                raise ResultFileError(f"{path}: not a collapse_theory result (no meta or generations)")
+            meta = json.loads(str(f["meta"]))
+            arrays = {k: f[k] for k in files if k != "meta"}
+    except ResultFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+        raise ResultFileError(f"{path}: not a readable result file ({type(e).__name__}: {e})") from None
+    if not isinstance(meta, dict) or not {"config", "timing", "version"} <= set(meta):
+        raise ResultFileError(f"{path}: its metadata is not that of a collapse_theory result")
+    if "sha256" in meta and meta["sha256"] != _checksum(meta, arrays):
+        raise ResultFileError(f"{path}: checksum mismatch: the file was modified after it was saved")
+    try:
+        config = SimConfig.from_dict(meta["config"])
+        timing = Timing(*(math.nan if meta["timing"][k] is None else float(meta["timing"][k]) for k in Timing._fields))
+    except (ConfigError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ResultFileError(f"{path}: its configuration cannot be read ({e})") from None
+    gens = np.asarray(arrays.pop("generations"))
+    values = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("values/")}
+    diagnostics = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("diagnostics/")}
+    chains = config.chains
+    for k, v in {**values, **diagnostics}.items():
+        if v.ndim != 2 or v.shape != (gens.size, chains) or v.dtype.kind != "f":
+            raise ResultFileError(f"{path}: {k!r} has shape {v.shape}, expected ({gens.size}, {chains}) floats")
+    if gens.ndim != 1 or gens.dtype.kind not in "iu" or not values:
+        raise ResultFileError(f"{path}: no recorded generations or no values")
     return SimulationResult(
-        config=SimConfig.from_dict(meta["config"]),
+        config=config,
         generations=gens,
         values=values,
-        timing=Timing(**meta["timing"]),
-        version=meta["version"],
+        timing=timing,
+        version=str(meta["version"]),
         diagnostics=diagnostics,
-        warnings=list(meta.get("warnings", [])),
+        warnings=[str(w) for w in meta.get("warnings", [])],
     )

@@ -175,20 +175,38 @@ def run(a) -> int:
         path = result.save(a.output)
         print(f"saved {path}", file=sys.stderr)
     if a.format == "json":
-        json.dump(result.to_json(), sys.stdout)
+        json.dump(result.to_json(), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
         return 0
+    print_table(result)
+    return 0
+
+
+def print_table(result) -> None:
+    """Mean ± SE per metric and recorded generation; ``†`` marks an untrustworthy SE (heavy tails),
+    ``*`` a summary over the finite chains only.
+    """
+    config = result.config
     names = list(result.values)
     print(f"# {config.spec.label()} scenario={config.scenario} chains={config.chains} seed={config.seed}")
     print("gen".rjust(7) + "".join(f"{n:>24}" for n in names))
+    summaries = {n: result.summary(n) for n in names}
+    marks = set()
     for i, g in enumerate(result.generations):
         cells = []
         for n in names:
-            s = result.summary(n)
-            cells.append(f"{s.mean[i]:>12.5g} ±{s.se[i]:<10.2g}")
+            s = summaries[n]
+            mark = ("†" if not s.se_trustworthy[i] and g > 0 else "") + ("*" if s.finite_only[i] else "")
+            marks.update(mark)
+            cells.append(f"{s.mean[i]:>12.5g} ±{s.se[i]:<8.2g}{mark:<2}")
         print(f"{int(g):>7}" + "".join(f"{c:>24}" for c in cells))
+    if "†" in marks:
+        print(
+            "# † heavy tails: the standard error of the mean is not trustworthy (see the median and quantiles: --format json)"
+        )
+    if "*" in marks:
+        print("# * some chains are not finite: the mean is over the finite ones (counts: --format json)")
     t = result.timing
     print(
         f"# compile {t.compile_seconds:.2f}s, run {t.run_seconds:.2f}s, {t.chain_generations_per_second:.3g} chain-generations/s"
     )
-    return 0

@@ -88,7 +88,8 @@ def test_json_contract_for_new_families(capsys, argv, metrics):
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert list(out["metrics"]) == metrics
-    assert out["generations"][-1] == 3 and out["warnings"] == []
+    # 64 chains: squared errors can have a sample kurtosis above 1 + n/4 (the SE rule); nothing else warns
+    assert out["generations"][-1] == 3 and [w for w in out["warnings"] if "not trustworthy" not in w] == []
     assert set(out["timing"]) == {"compile_seconds", "run_seconds", "chain_generations_per_second"}
 
 
@@ -99,5 +100,6 @@ def test_em_non_convergence_is_reported(capsys):
     cap = capsys.readouterr()
     out = json.loads(cap.out)
     assert out["metrics"]["converged"]["mean"][1:] == [0.0, 0.0]
-    assert len(out["warnings"]) == 2 and "did not converge for 64 of 64 chains" in out["warnings"][0]
+    em = [w for w in out["warnings"] if w.startswith("EM")]
+    assert len(em) == 2 and "did not converge for 64 of 64 chains" in em[0]
     assert cap.err.count("warning: EM did not converge") == 2
