@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 import time
 from typing import Any, NamedTuple
@@ -212,6 +213,7 @@ class _Program(NamedTuple):
     init: Any
     advance: Any
     measure: Any
+    measure_truth: Any
     names: tuple[str, ...]
     diagnostics: tuple[str, ...]
     warnings: Any
@@ -240,6 +242,13 @@ def _program(g: _Graph, chunk: int, dtype) -> _Program:
         p = jax.tree_util.tree_map(
             lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a, scenario.params(state)
         )
+        return measure_params(p)
+
+    def measure_truth():
+        # Generation 0 is the truth: measured from the float64 truth itself, not its carrier rounding.
+        return measure_params(wide.truth(chunk))
+
+    def measure_params(p):
         m = wide.metrics(p)
         rows = [jnp.asarray(m[k], jnp.float64) for k in names]
         if diag_names:
@@ -257,7 +266,8 @@ def _program(g: _Graph, chunk: int, dtype) -> _Program:
     advance_c = jax.jit(advance).lower(state0, chains0, key0, sizes0, i0, i0).compile()
     with jax.enable_x64(True):
         measure_c = jax.jit(measure).lower(state0).compile()
-    return _Program(init_c, advance_c, measure_c, names, diag_names, family.warnings)
+        truth_c = jax.jit(measure_truth).lower().compile()
+    return _Program(init_c, advance_c, measure_c, truth_c, names, diag_names, family.warnings)
 
 
 def _round_lanes(n: int) -> int:
@@ -300,6 +310,31 @@ def _chunk_size(config: SimConfig, state_bytes: int, step_bytes: int) -> int:
     return _round_lanes(int(min(config.chains, budget_chunk, 65536)))
 
 
+HOST_MEMORY_FRACTION = 0.5
+"""Refuse a run whose kept per-chain values would exceed this fraction of the machine's memory."""
+
+
+def _physical_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: no refusal
+        return 2**62
+
+
+def _check_host_memory(config: SimConfig) -> None:
+    """Per-chain values are kept for every metric and recorded generation: refuse, up front, what cannot fit."""
+    rows = len(config.metrics) if config.metrics is not None else len(config.spec.metric_names())
+    need = 8 * (rows + 2) * len(config.record or ()) * config.chains
+    have = _physical_memory()
+    if need > HOST_MEMORY_FRACTION * have:
+        raise ConfigError(
+            f"keeping every chain's values needs about {need / 2**30:.3g} GiB ({rows} metrics x "
+            f"{len(config.record or ())} recorded generations x {config.chains} chains x 8 bytes), more than half "
+            f"of this machine's {have / 2**30:.3g} GiB; record fewer generations (--record), fewer metrics "
+            "(--metrics) or fewer chains"
+        )
+
+
 def _simulate(config: SimConfig, dtype, progress: bool | None) -> SimulationResult:
     from collapse_theory import __version__
 
@@ -310,6 +345,7 @@ def _simulate(config: SimConfig, dtype, progress: bool | None) -> SimulationResu
             f"the {config.scenario} pool needs {state_bytes / 2**20:.0f} MiB per chain; "
             "reduce --generations or --samples"
         )
+    _check_host_memory(config)
     t0 = time.perf_counter()
     prog = _program(_graph(config), chunk, dtype)
     compile_seconds = time.perf_counter() - t0
@@ -339,7 +375,7 @@ def _simulate(config: SimConfig, dtype, progress: bool | None) -> SimulationResu
                 )
                 bar.update(nxt - g)
                 g = nxt
-            vals = np.asarray(prog.measure(state), dtype=np.float64)[rows]
+            vals = np.asarray(prog.measure_truth() if r == 0 else prog.measure(state), dtype=np.float64)[rows]
             hi = min(chunk, config.chains - lo)
             out[:, ri, lo : lo + hi] = vals[:, :hi]
     run_seconds = time.perf_counter() - t1

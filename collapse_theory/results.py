@@ -201,7 +201,7 @@ def load(path: str | Path) -> SimulationResult:
     if not path.is_file():
         raise ResultFileError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
             files = set(f.files)
             if "meta" not in files or "generations" not in files:
                 raise ResultFileError(f"{path}: not a collapse_theory result (no meta or generations)")
@@ -209,7 +209,7 @@ def load(path: str | Path) -> SimulationResult:
             arrays = {k: f[k] for k in files if k != "meta"}
     except ResultFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ResultFileError(f"{path}: not a readable result file ({type(e).__name__}: {e})") from None
     if not isinstance(meta, dict) or not {"config", "timing", "version"} <= set(meta):
         raise ResultFileError(f"{path}: its metadata is not that of a collapse_theory result")

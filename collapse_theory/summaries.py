@@ -127,9 +127,11 @@ def _row(x: np.ndarray) -> dict:
         )  # fmt: skip
     mean = float(finite.mean())
     d = finite - mean
-    m2 = float(np.mean(d * d))
-    se = float(np.sqrt(m2 * k / (k - 1)) / math.sqrt(k)) if k > 1 else math.nan
-    kurt = float(np.mean(d**4) / (m2 * m2)) if m2 > 0 else 1.0
+    scale = float(np.max(np.abs(d)))  # moments of d / scale: no underflow or overflow of d^2, d^4
+    z = d / scale if scale > 0 else d
+    m2 = float(np.mean(z * z))
+    se = scale * math.sqrt(m2 * k / (k - 1)) / math.sqrt(k) if k > 1 else math.nan
+    kurt = float(np.mean(z**4) / (m2 * m2)) if m2 > 0 else 1.0
     s = np.sort(finite)
     q, qlo, qhi = nan_q.copy(), nan_q.copy(), nan_q.copy()
     for i, p in enumerate(QUANTILE_LEVELS):

@@ -8,6 +8,7 @@ enable x64 locally inside the simulation.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from collapse_theory.config import ConfigError
@@ -66,3 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as the Python docs recommend.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -15,6 +15,7 @@ import json
 import math
 import sys
 
+from collapse_theory.cli.paths import writable_file
 from collapse_theory.config import MIXINGS, PRECISIONS, SCENARIOS, SimConfig
 from collapse_theory.families import registry
 from collapse_theory.families.spec import ConfigError, flag, parse_float, parse_int
@@ -87,7 +88,13 @@ def family_flags() -> dict[str, list[str]]:
     return out
 
 
-def add_options(p: argparse.ArgumentParser, family: str, *, metrics: bool = True) -> None:
+def add_options(
+    p: argparse.ArgumentParser,
+    family: str,
+    *,
+    metrics: bool = True,
+    output_help: str = "save the full result (.npz) here",
+) -> None:
     """Add the run-level options and ``family``'s own options to parser ``p``."""
     p.set_defaults(family=family)
     run = p.add_argument_group("run")
@@ -107,7 +114,7 @@ def add_options(p: argparse.ArgumentParser, family: str, *, metrics: bool = True
         )
     out = p.add_argument_group("output")
     out.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
-    out.add_argument("--output", help="save the full result (.npz) here")
+    out.add_argument("--output", help=output_help)
     out.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -147,27 +154,13 @@ def config_from_args(a) -> SimConfig:
     return SimConfig(family=a.family, **run, **settings)
 
 
-def _check_output(path: str | None) -> None:
-    """Fail before the run, not after it, when the output cannot be written."""
-    if not path:
-        return
-    from pathlib import Path
-
-    parent = Path(path).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise ConfigError(f"--output: folder {str(parent)!r} does not exist")
-    import os
-
-    if not os.access(parent, os.W_OK):
-        raise ConfigError(f"--output: folder {str(parent)!r} is not writable")
-
-
 def run(a) -> int:
     """Run the simulation and print the result."""
     from collapse_theory.engine import simulate
 
     config = config_from_args(a).validated()
-    _check_output(a.output)
+    if a.output:
+        writable_file(a.output if a.output.endswith(".npz") else a.output + ".npz")
     result = simulate(config, progress=False if a.quiet else None)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -39,6 +39,9 @@ __all__ = [
     "check_int",
     "check_choice",
     "check_reals",
+    "check_in_precision",
+    "check_resolution",
+    "format_info",
     "parse_float",
     "parse_floats",
     "parse_int",
@@ -184,6 +187,55 @@ def check_int(value, name: str, *, lo: int | None = None, hi: int | None = None)
     if hi is not None and v > hi:
         raise ConfigError(f"{flag(name)} must be at most {hi}, got {v}")
     return v
+
+
+_FORMAT_DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
+
+
+def format_info(precision: str):
+    """``np.finfo`` of a precision name (bfloat16: 8 exponent and 8 significand bits)."""
+    if precision == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.finfo(ml_dtypes.bfloat16)
+    return np.finfo(_FORMAT_DTYPES[precision])
+
+
+def check_in_precision(value: float, name: str, precision: str, *, headroom: float = 16.0) -> float:
+    """A finite number that ``precision`` holds faithfully: a normal number (no underflow to a
+    subnormal or zero) at most ``max / headroom`` in magnitude (room for the arithmetic on it).
+
+    Raises:
+        ConfigError: naming the setting, the precision and the representable range.
+
+    """
+    fi = format_info(precision)
+    tiny, big = float(fi.tiny), float(fi.max) / headroom
+    v = float(value)
+    if v != 0 and not (tiny <= abs(v) <= big):
+        what = "underflows" if abs(v) < tiny else "overflows"
+        raise ConfigError(
+            f"{flag(name)} = {value!r} {what} {precision} (magnitudes from {tiny:.3g} to {big:.3g} are held "
+            f"faithfully){'; use --precision float64' if precision != 'float64' else ''}"
+        )
+    return v
+
+
+def check_resolution(step: float, location: float, what: str, precision: str, *, ulps: float = 256.0) -> None:
+    """The smallest change a chain must resolve (``step``) spans at least ``ulps`` units in the last
+    place of ``location`` in ``precision`` (so its rounding error is below 1 / (2 ulps) of it).
+
+    Raises:
+        ConfigError: explaining the step, the location and the remedy.
+
+    """
+    fi = format_info(precision)
+    ulp = abs(float(location)) * float(fi.eps)
+    if ulp > 0 and step < ulps * ulp:
+        raise ConfigError(
+            f"{what} ({step:.3g}) is only {step / ulp:.3g} units in the last place of {location:.3g} in {precision} "
+            f"(need {ulps:g}); center the truth near 0{' or use --precision float64' if precision != 'float64' else ''}"
+        )
 
 
 def check_choice(value, name: str, choices: Sequence[str]) -> str:
