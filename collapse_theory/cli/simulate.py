@@ -184,7 +184,7 @@ def print_table(result) -> None:
     print(f"# {config.spec.label()} scenario={config.scenario} chains={config.chains} seed={config.seed}")
     print("gen".rjust(7) + "".join(f"{n:>24}" for n in names))
     summaries = {n: result.summary(n) for n in names}
-    marks = set()
+    marks: set[str] = set()
     for i, g in enumerate(result.generations):
         cells = []
         for n in names:
