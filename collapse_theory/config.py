@@ -433,6 +433,8 @@ class UnavailableSpec(FamilySpec):
     """The spec of a user family loaded from a saved result: its settings, but not its functions."""
 
     user = True
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     name: str = ""  # type: ignore[misc]
     saved: dict | None = None
