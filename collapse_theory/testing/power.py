@@ -210,6 +210,7 @@ def detectable_discrepancy(
     kurtosis: float = 3.0,
     chains_b: int | None = None,
     k: int = 1,
+    false_pass_rate: float | None = None,
 ) -> float:
     """The smallest discrepancy that ``test`` detects with probability ``power`` at ``chains`` samples.
 
@@ -222,6 +223,7 @@ def detectable_discrepancy(
         kurtosis: the data's kurtosis (``variance``).
         chains_b: the second sample's size (``same_law``; default ``chains``).
         k: the number of Bonferroni items the rate is split over.
+        false_pass_rate: ``1 - power`` (TensorFlow Probability's name), instead of ``power``.
 
     Returns:
         The discrepancy in the test's units: a mean shift (``mean``), a variance difference
@@ -232,7 +234,7 @@ def detectable_discrepancy(
         0.1147
 
     """
-    beta = ledger.validate_rate(power, "power")
+    beta = ledger.validate_rate(power if false_pass_rate is None else 1.0 - false_pass_rate, "power")
     n, r, kind = _check_n(chains), _rate(false_fail_rate, k), _kind(test)
     if kind == "ks":
         return _ks_isf(r, n) + (
@@ -260,6 +262,7 @@ def required_chains(
     kurtosis: float = 3.0,
     k: int = 1,
     max_chains: int = 10**9,
+    false_pass_rate: float | None = None,
 ) -> int:
     """The smallest number of chains at which ``test`` detects ``discrepancy`` with probability ``power``.
 
@@ -274,6 +277,7 @@ def required_chains(
         kurtosis: the data's kurtosis (``variance``).
         k: the number of Bonferroni items the rate is split over.
         max_chains: give up above this (``ValueError``).
+        false_pass_rate: ``1 - power`` (TensorFlow Probability's name), instead of ``power``.
 
     Returns:
         The sample size n (the detectable discrepancy decreases in n, so every larger n also works).
@@ -283,6 +287,8 @@ def required_chains(
         15631
 
     """
+    if false_pass_rate is not None:
+        power = 1.0 - ledger.validate_rate(false_pass_rate, "false_pass_rate")
     d = float(discrepancy)
     if not (d > 0 and math.isfinite(d)):
         raise ValueError(f"discrepancy must be positive and finite, got {discrepancy!r}")
