@@ -14,7 +14,8 @@ family) and settings from a bucket, as :func:`run_settings` does; the tests coun
 
 Parameter strategies: :func:`spd_matrices` (condition number bounded, eigenvalues log-spread),
 :func:`simplices` (zeros and tiny masses), :func:`probabilities`, :func:`sample_sizes`,
-:func:`schedules`, :func:`scenarios`, :func:`precisions`, :func:`seeds`, :func:`chain_counts`.
+:func:`schedules`, :func:`scenarios`, :func:`precisions`, :func:`dtypes`, :func:`seeds`,
+:func:`chain_counts`.
 
 Example:
     >>> from hypothesis import given
@@ -41,6 +42,7 @@ __all__ = [
     "schedules",
     "scenarios",
     "precisions",
+    "dtypes",
     "spd_matrices",
     "simplices",
     "run_settings",
@@ -93,6 +95,13 @@ def scenarios(bucket: tuple[str, ...] = SCENARIOS) -> st.SearchStrategy[str]:
 def precisions(bucket: tuple[str, ...] = PRECISIONS) -> st.SearchStrategy[str]:
     """Run precisions (the carrier dtypes float32 and float64)."""
     return st.sampled_from(bucket)
+
+
+def dtypes(bucket: tuple = ()) -> st.SearchStrategy:
+    """Carrier dtypes (``jnp.float32``, ``jnp.float64``): one compiled program each."""
+    import jax.numpy as jnp
+
+    return st.sampled_from(bucket or (jnp.float32, jnp.float64))
 
 
 @st.composite

@@ -46,10 +46,10 @@ def test_simplices_reach_their_edge_cases():
 
 
 @settings(max_examples=20)
-@given(cts.sample_sizes(), cts.schedules(), cts.scenarios(), cts.precisions(), cts.chain_counts())
-def test_parameter_strategies_draw_from_their_buckets(m, schedule, scenario, precision, chains):
+@given(cts.sample_sizes(), cts.schedules(), cts.scenarios(), cts.precisions(), cts.chain_counts(), cts.dtypes())
+def test_parameter_strategies_draw_from_their_buckets(m, schedule, scenario, precision, chains, dtype):
     assert m in cts.SAMPLE_SIZES and schedule in cts.SCHEDULES and scenario in cts.SCENARIOS
-    assert precision in cts.PRECISIONS and chains in cts.CHAIN_BUCKET
+    assert precision in cts.PRECISIONS and chains in cts.CHAIN_BUCKET and dtype in (jnp.float32, jnp.float64)
     cfg = ct.SimConfig(family="gaussian", estimator="mle", samples_schedule=schedule, generations=3, chains=chains)
     assert np.all(cfg.validated().sizes() >= 3)
 
