@@ -26,6 +26,7 @@ from collapse_theory.results import load as load
 __version__ = "0.1.0"
 
 __all__ = [
+    "testing",
     "ConfigError",
     "FamilySpec",
     "SimConfig",
@@ -39,3 +40,12 @@ __all__ = [
     "simulate",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """``ct.testing``: the testing toolkit, imported on first use (it imports scipy and hypothesis)."""
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module("collapse_theory.testing")
+    raise AttributeError(f"module 'collapse_theory' has no attribute {name!r}")
