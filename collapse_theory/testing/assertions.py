@@ -236,12 +236,11 @@ def assert_unbiased(
     label = what or "unbiasedness"
     if isinstance(estimates, FamilySpec):
         from collapse_theory.engine import run
-        from collapse_theory.testing.identity import engine_spec
 
         if metric is None:
             raise ValueError("assert_unbiased of a family needs metric=")
         r = run(
-            engine_spec(estimates),
+            estimates,
             "replace",
             samples=samples,
             generations=1,

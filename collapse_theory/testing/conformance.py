@@ -191,9 +191,7 @@ def check_family(
 
     """
     from collapse_theory.engine import simulate
-    from collapse_theory.testing.identity import engine_spec
 
-    family = engine_spec(family)
     if not 0 < false_fail_rate < 1:
         raise ValueError(f"false_fail_rate must be in (0, 1), got {false_fail_rate!r}")
     false_fail_rate = ledger.effective_rate(false_fail_rate)

@@ -47,7 +47,6 @@ from collapse_theory.testing.contract import (
     permutation_check,
     weights_check,
 )
-from collapse_theory.testing.identity import engine_spec
 from collapse_theory.testing.properties import declared_properties
 
 __all__ = ["check_estimator", "CHECKS"]
@@ -103,7 +102,6 @@ def check_estimator(
     if unknown:
         raise ValueError(f"unknown checks {unknown}; choose from {', '.join(CHECKS)}")
     props = tuple(properties) + declared_properties(family)
-    family = engine_spec(family)
     base = SimConfig(family, scenario=scenario, generations=3, chains=64, seed=seed, precision=precision, **settings)
     m = samples if samples is not None else max(8, 2 * base.validated().spec.min_samples())
     config = base.replace(samples=m).validated()

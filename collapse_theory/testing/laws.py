@@ -329,9 +329,7 @@ def assert_same_law(
         items = _joint_items(xa, xb, rate_total, label, projections)
         return finish(combine(items, label, "two-sample KS of projections"), raise_on_failure)
     from collapse_theory.engine import run
-    from collapse_theory.testing.identity import engine_spec
 
-    a, b = engine_spec(a), engine_spec(b)
     if generations is None:
         raise ValueError("assert_same_law of families needs generations= (an int or a tuple)")
     if isinstance(generations, Sequence):

@@ -24,7 +24,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from collapse_theory.testing.identity import engine_spec
 from collapse_theory.testing.result import AssertionResult
 
 __all__ = [
@@ -104,7 +103,7 @@ class ClosedForm:
         m = self.samples or samples
         gens = tuple(sorted(self.generations))
         r = run(
-            engine_spec(family),
+            family,
             self.scenario,
             samples=m,
             generations=max(gens),
@@ -191,7 +190,7 @@ class Collapses:
 
         gens = tuple(sorted(self.generations))
         r = run(
-            engine_spec(family),
+            family,
             "replace",
             samples=self.samples or samples,
             generations=max(gens),
@@ -227,7 +226,7 @@ class Bounded:
         gens = tuple(sorted(self.generations))
         m = self.samples or samples
         r = run(
-            engine_spec(family),
+            family,
             self.scenario,
             samples=m,
             generations=max(gens),

@@ -267,12 +267,6 @@ def test_same_law_of_two_families():
     assert np.isfinite(res.detectable)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="families/user.py: Estimator (eq=False) inherits FamilySpec's __eq__/__hash__ over no fields, so every two "
-    "user estimators compare equal and the engine's program cache runs the first one's program for the second "
-    "(fix: __eq__ = object.__eq__, __hash__ = object.__hash__ in Estimator); remove this mark with the fix",
-)
 def test_the_engine_tells_two_user_estimators_apart():
     a, b = user(name="mle"), user(fit=fit_unbiased, name="unbiased")
     ra, rb = (ct.run(e, samples=M, generations=1, chains=64, seed=3, record=(1,)) for e in (a, b))

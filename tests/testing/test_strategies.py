@@ -82,7 +82,7 @@ def test_a_hypothesis_run_compiles_once_per_shape_not_per_example():
     @settings(max_examples=25, derandomize=True, database=None, deadline=None)
     @given(cts.run_settings(scenarios_=("replace",)), cts.sample_sizes(), st.sampled_from((MINE, BUILTIN)))
     def run(kw, m, fam):
-        r = ct.run(ctt.identity.engine_spec(fam), samples=m, generations=3, record=(3,), progress=False, **kw)
+        r = ct.run(fam, samples=m, generations=3, record=(3,), progress=False, **kw)
         assert np.all(np.isfinite(r.values["sigma2"]))
         shapes.add((fam.name, kw["scenario"], m if fam is MINE else None))
         examples.append(kw["seed"])
