@@ -89,29 +89,73 @@ def _mean_error_series(estimator: str, upper: sp.Expr) -> sp.Expr:
     return sigma0**2 / M * (1 + sp.Sum(body, (m, 2, upper)))
 
 
+def _power_sums(estimator: str, M: float, count: int) -> list[mpmath.mpf]:  # noqa: N803
+    """``P_k = sum_{s in up} s^k - sum_{s in down} s^k``, ``k = 0..count-1``, without cancellation.
+
+    Unbiased: ``up = {a, b}`` (roots of ``M x^2 - x - 1``), ``down = {0, 1/M}``; the root power
+    sums obey ``p_k = (p_{k-1} + p_{k-2})/M`` (Newton: ``a + b = 1/M``, ``ab = -1/M``), all
+    positive. MLE: ``up = {c, -c}``, ``c = 1/sqrt(M)``, ``down = {0, 0}``. ``P_0 = P_1 = 0``.
+    """
+    size = mpmath.mpf(M)
+    out = [mpmath.mpf(0), mpmath.mpf(0)]
+    if estimator == "unbiased":
+        prev, cur = mpmath.mpf(2), 1 / size
+        for k in range(2, count):
+            prev, cur = cur, (cur + prev) / size
+            out.append(cur - size**-k)
+    else:
+        for k in range(2, count):
+            out.append(2 * size ** (-k // 2) if k % 2 == 0 else mpmath.mpf(0))
+    return out
+
+
+def _log_gamma_shifts(x0: mpmath.mpf, sums: list[mpmath.mpf], zeta_form: bool) -> mpmath.mpf:
+    """``sum_{s in up} log Gamma(x0 - s) - sum_{s in down} log Gamma(x0 - s)`` by Taylor's series.
+
+    ``= sum_{k>=2} (-1)^k psi^(k-1)(x0) P_k / k!`` (the ``k = 0, 1`` terms vanish), for shifts
+    below ``x0`` in size; at ``x0 = 2``, ``psi^(k-1)(2) = (-1)^k (k-1)! (zeta(k) - 1)``.
+    """
+    total = mpmath.mpf(0)
+    for k in range(2, len(sums)):
+        if zeta_form:
+            term = (mpmath.zeta(k) - 1) * sums[k] / k
+        else:
+            term = (-1) ** k * mpmath.polygamma(k - 1, x0) * sums[k] / mpmath.factorial(k)
+        total += term
+    return total
+
+
 def product_mp(estimator: str, M: float, n: int) -> mpmath.mpf:  # noqa: N803
     """``prod_{j=2}^n factor(j)`` at the current mpmath precision, for any ``n >= 1``.
 
-    Up to 64 factors directly; above, the Gamma form of the telescoping product:
-    unbiased ``1 - 1/(j(jM-1)) = (j-a)(j-b)/(j(j-1/M))``, ``a, b = (1 +- sqrt(1+4M))/(2M)``;
-    MLE ``1 - 1/(j^2 M) = (j-c)(j+c)/j^2``, ``c = 1/sqrt(M)``; so the product is a ratio of
-    ``Gamma(n + 1 - .)`` to ``Gamma(2 - .)``, taken through ``loggamma`` (cancellation of
-    ``log10(n log n)`` digits, absorbed by :func:`collapse_theory.theory.numeric.adaptive`).
+    Up to 64 factors directly. Above, the telescoping Gamma form: unbiased
+    ``1 - 1/(j(jM-1)) = (j-a)(j-b)/(j(j-1/M))``, MLE ``1 - 1/(j^2 M) = (j-c)(j+c)/j^2``, so
+    ``log prod = G(n + 1) - G(2)`` with ``G(x) = sum_up log Gamma(x - s) - sum_down log Gamma(x - s)``.
+    ``G(n + 1)`` is summed as a Taylor series (:func:`_log_gamma_shifts`, ratio below
+    ``1/65``) and ``G(2)`` too once ``M >= 100`` (ratio below ``0.06``), so nothing cancels
+    however large ``n`` or ``M`` (``log prod`` is of order ``1/M``); below ``M = 100``,
+    ``G(2)`` directly with ``loggamma``.
     """
     size = mpmath.mpf(M)
     if n <= _DIRECT_PRODUCT:
         if estimator == "unbiased":
             return mpmath.fprod(1 - 1 / (k * (k * size - 1)) for k in range(2, n + 1))
         return mpmath.fprod(1 - 1 / (k * k * size) for k in range(2, n + 1))
-    lg, top = mpmath.loggamma, mpmath.mpf(n) + 1
-    if estimator == "unbiased":
-        root = mpmath.sqrt(1 + 4 * size)
-        a, b, e = (1 + root) / (2 * size), (1 - root) / (2 * size), 1 / size
-        log_prod = lg(top - a) - lg(2 - a) + lg(top - b) - lg(2 - b) + lg(2 - e) - lg(top - e) - lg(top)
+    terms = int(mpmath.mp.dps * 0.6) + 8  # ratio <= 1/65 at n + 1: 1.8 digits per term
+    sums = _power_sums(estimator, M, terms)
+    top = _log_gamma_shifts(mpmath.mpf(n) + 1, sums, zeta_form=False)
+    if M >= 100:
+        base = _log_gamma_shifts(mpmath.mpf(2), _power_sums(estimator, M, 3 * mpmath.mp.dps // 2 + 8), True)
     else:
-        c = 1 / mpmath.sqrt(size)
-        log_prod = lg(top - c) + lg(top + c) - lg(2 - c) - lg(2 + c) - 2 * lg(top)
-    return mpmath.exp(log_prod)
+        lg = mpmath.loggamma
+        if estimator == "unbiased":
+            root = mpmath.sqrt(1 + 4 * size)
+            a, b = (1 + root) / (2 * size), -2 / (1 + root)
+            base = lg(2 - a) + lg(2 - b) - lg(2 - 1 / size)
+        else:
+            c = 1 / mpmath.sqrt(size)
+            base = lg(2 - c) + lg(2 + c)
+    return mpmath.exp(top - base)
 
 
 def _first_mp(estimator: str, M: float) -> mpmath.mpf:  # noqa: N803
@@ -120,6 +164,14 @@ def _first_mp(estimator: str, M: float) -> mpmath.mpf:  # noqa: N803
 
 def _mean_sigma2_mp(M: int, n: int, sigma0: float, estimator: str) -> mpmath.mpf:  # noqa: N803
     return mpmath.mpf(sigma0) ** 2 * _first_mp(estimator, M) * product_mp(estimator, M, n)
+
+
+def _mean_sigma2(M: int, n: int, sigma0: float, estimator: str) -> mpmath.mpf:  # noqa: N803
+    """:func:`_mean_sigma2_mp` under adaptive precision from 30 digits (nothing in it cancels)."""
+    from collapse_theory.theory import numeric
+
+    fn = functools.partial(_mean_sigma2_mp, estimator=estimator)
+    return numeric.adaptive(fn, {"M": M, "n": n, "sigma0": sigma0}, dps=numeric.DPS)
 
 
 def _limit_ratio_mp(estimator: str, M: float) -> mpmath.mpf:  # noqa: N803
@@ -231,8 +283,7 @@ def _per_estimator(est: str) -> list[Result]:
             tag="DER, SYM, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_{est}_mean_sigma2",
-            numeric=functools.partial(_mean_sigma2_mp, estimator=est),
-            numeric_mp=True,
+            numeric=functools.partial(_mean_sigma2, estimator=est),
             domains=_DOMAINS,
         ),
         result(

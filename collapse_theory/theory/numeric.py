@@ -7,8 +7,9 @@ Two paths, both cached per expression:
   then 20 digits more, doubling the precision until the two agree to ``2^-62`` relative, so a
   form that cancels catastrophically (``1 - c4(M)^n`` at ``M = 1e40``) is evaluated at the
   precision it needs. ``1/Gamma(z)`` is evaluated as mpmath's ``rgamma`` (0 at the poles, the
-  limit of the expression), ``sin(pi z)`` as ``sinpi`` (exact zeros) and ``1 +- erf(z)`` as
-  ``erfc`` (normal tails far below 1e-16 stay accurate). ``Product``
+  limit of the expression), ``sin(pi z)`` as ``sinpi`` (exact zeros), ``1 +- erf(z)`` as
+  ``erfc`` (normal tails far below 1e-16 stay accurate) and ``x^n`` with a huge exponent as
+  ``exp(n log x)``. ``Product``
   and ``Sum`` nodes with a finite (possibly symbolic) upper limit are replaced by placeholders;
   the outer expression is lambdified once, and each placeholder is computed term by term for
   the integer limits of the call (nested products inside sums work the same way).
@@ -17,7 +18,7 @@ Two paths, both cached per expression:
 * :func:`vectorized` returns a numpy/scipy function of the expression (no sums or products)
   for array-valued evaluation, e.g. by the Monte Carlo verification code. It works in
   float64: Gamma ratios overflow for arguments above ~170 (``M`` above ~340), where
-  :func:`evaluate_expr` (mpmath) is the reliable path.
+  :func:`evaluate_expr_mp` (mpmath) is the reliable path.
 
 References:
     sympy ``lambdify`` documentation (modules ``"mpmath"`` and ``["scipy", "numpy"]``).
@@ -59,7 +60,26 @@ class erfc(sp.Function):  # noqa: N801
     """``1 - erf(z)`` for the numeric bridge (mpmath ``erfc``; sympy's would rewrite ``erfc(-z)``)."""
 
 
-_MODULES = [{"rgamma": mpmath.rgamma, "sinpi": mpmath.sinpi, "erfc": mpmath.erfc}, "mpmath"]
+class powr(sp.Function):  # noqa: N801
+    """``x^y`` with a symbolic exponent, as ``exp(y log x)`` for huge exponents (:func:`_powr`)."""
+
+
+_HUGE_EXPONENT = mpmath.mpf(2) ** 64
+
+
+def _powr(base: Any, exponent: Any) -> Any:
+    """``base ** exponent``; for ``|exponent| > 2^64`` and ``base > 0`` as ``exp(exponent log base)``.
+
+    mpmath raises to an integer power by repeated squaring, about ``log2(exponent)`` products
+    at full precision (a thousand at ``n = 1e300``); ``exp(y log x)`` costs two functions and
+    is as accurate under :func:`adaptive`, whose starting precision covers ``log10 |y|``.
+    """
+    if base > 0 and abs(exponent) > _HUGE_EXPONENT:
+        return mpmath.exp(exponent * mpmath.log(base))
+    return base**exponent
+
+
+_MODULES = [{"rgamma": mpmath.rgamma, "sinpi": mpmath.sinpi, "erfc": mpmath.erfc, "powr": _powr}, "mpmath"]
 
 
 def _erf_complement(e: sp.Basic) -> sp.Basic:
@@ -77,8 +97,11 @@ def _erf_complement(e: sp.Basic) -> sp.Basic:
 
 
 def _stable_forms(expr: sp.Basic) -> sp.Basic:
-    """Rewrite ``Gamma(z)^-k`` as ``rgamma(z)^k``, ``sin(pi z)`` as ``sinpi(z)``, ``1 +- erf`` as ``erfc``."""
+    """Rewrite ``Gamma(z)^-k`` as ``rgamma(z)^k``, ``sin(pi z)`` as ``sinpi(z)``, ``1 +- erf`` as
+    ``erfc`` and powers with a symbolic exponent as :func:`_powr`.
+    """
     expr = expr.replace(lambda e: e.is_Add and e.has(sp.erf), _erf_complement)
+    expr = expr.replace(lambda e: e.is_Pow and bool(e.exp.free_symbols), lambda e: powr(e.base, e.exp))
     expr = expr.replace(
         lambda e: e.is_Pow and isinstance(e.base, sp.gamma) and e.exp.is_negative,
         lambda e: rgamma(e.base.args[0]) ** (-e.exp),
@@ -193,7 +216,7 @@ def _prepare(expr: sp.Basic, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def start_dps(values: Mapping[str, Any]) -> int:
-    """:data:`DPS` plus the largest ``|log10 |x||`` over the values (capped at :data:`MAX_DPS`).
+    """:data:`DPS` plus the largest ``|log10 |x||`` over the values, rounded up to 10 digits (capped).
 
     A value ``x`` far from 1 makes forms like ``1 - 1/x`` or ``1 - (1 - x)^n`` cancel about
     ``|log10 x|`` digits; starting there keeps the first level from agreeing on a rounded zero.
@@ -204,7 +227,9 @@ def start_dps(values: Mapping[str, Any]) -> int:
         for x in items:
             if x:
                 extra = max(extra, abs(math.log10(abs(x))))
-    return min(DPS + math.ceil(extra), MAX_DPS)
+    # Rounded up to a multiple of 10 digits: mpmath caches its Bernoulli and Stirling
+    # coefficients per precision (in steps of 32 bits), so a coarse ladder reuses them.
+    return min(DPS + 10 * math.ceil(extra / 10), MAX_DPS)
 
 
 def _real(value: Any) -> Any:
@@ -236,8 +261,8 @@ def adaptive(fn: Callable[..., Any], values: Mapping[str, Any], dps: int | None 
     ``2^-62`` relative (or round to the same float64 zero or infinity) the second is returned,
     else ``dps`` doubles. Cancellation of ``L`` digits leaves ``dps - L`` correct digits at the
     first evaluation, so agreement means ``dps - L >= 18`` and the second value is good to
-    ``dps + GUARD - L`` digits. An exact zero at both is confirmed once at ``2 dps`` digits
-    (a cancellation that rounds to zero at low precision).
+    ``dps + GUARD - L`` digits. An exact zero at both is confirmed once at ``dps + 3 GUARD``
+    digits (a cancellation that rounds to zero at both precisions of the level).
 
     Args:
         fn: Callable of the values that computes with mpmath at the current precision.
@@ -260,7 +285,7 @@ def adaptive(fn: Callable[..., Any], values: Mapping[str, Any], dps: int | None 
             second = _real(fn(**values))
         if first == second == 0 and not zero_checked:
             zero_checked = True
-            with mpmath.workdps(2 * dps):
+            with mpmath.workdps(dps + 3 * GUARD):
                 if _real(fn(**values)) == 0:
                     return second
             dps *= 2

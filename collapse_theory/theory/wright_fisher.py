@@ -72,6 +72,13 @@ def _accumulate_het_mp(H0: float, M: int, n: int) -> mpmath.mpf:  # noqa: N803
     return mpmath.mpf(H0) * (1 - 1 / mpmath.mpf(M)) * product_mp("mle", M, n)
 
 
+def _accumulate_het(H0: float, M: int, n: int) -> mpmath.mpf:  # noqa: N803
+    """Adaptive precision from 30 digits: the product's series form does not cancel."""
+    from collapse_theory.theory import numeric
+
+    return numeric.adaptive(_accumulate_het_mp, {"H0": H0, "M": M, "n": n}, dps=numeric.DPS)
+
+
 def _closed() -> list[Result]:
     return [
         result(
@@ -249,8 +256,7 @@ def _accumulate_and_fresh() -> list[Result]:
             kind="exact",
             proof=f"{_PROOF}:prove_accumulate_mean_heterozygosity",
             domains={"H0": _HET, "M": INT_GE1, "n": INT_GE1},
-            numeric=_accumulate_het_mp,
-            numeric_mp=True,
+            numeric=_accumulate_het,
         ),
         result(
             id="wf.accumulate.limit_heterozygosity",
