@@ -217,3 +217,15 @@ def test_every_option_has_help_with_its_default_and_there_is_a_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.startswith("collapse-theory ")
+
+
+def test_a_location_below_the_smallest_normal_is_held_as_zero_not_refused():
+    """A mean of 1e-300 in float32 is flushed to zero, an error far below one ulp of the spread: it
+    runs (and matches the run at mean 0 exactly); a spread that small is still refused (above)."""
+    tiny = ct.simulate(
+        ct.SimConfig(family="gaussian", estimator="mle", mean=(1e-300,), generations=3, chains=64), progress=False
+    )
+    zero = ct.simulate(
+        ct.SimConfig(family="gaussian", estimator="mle", mean=(0.0,), generations=3, chains=64), progress=False
+    )
+    np.testing.assert_array_equal(tiny.values["log_sigma2"], zero.values["log_sigma2"])

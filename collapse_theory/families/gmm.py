@@ -423,8 +423,8 @@ class GMMSpec(FamilySpec):
         floor = check_real(self.var_floor, "var_floor", lo=0.0, lo_closed=True)
         fmt = "float64" if run.precision == "float64" else "float32"
         for m, s in zip(truth.means, truth.sds, strict=True):
-            check_in_precision(m, "truth", fmt)
             check_in_precision(s * s, "truth", fmt)
+            check_in_precision(m, "truth", fmt, scale=s)
         check_resolution(
             min(truth.sds) / math.sqrt(float(run.sizes.max())),
             max(abs(m) for m in truth.means),

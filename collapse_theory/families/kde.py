@@ -347,8 +347,8 @@ class KDESpec(FamilySpec):
         if not var[0] > 0:
             raise err(f"covariance must be positive definite (smallest eigenvalue {var[0]:.3g})")
         fmt = "float64" if run.precision == "float64" else "float32"
-        check_in_precision(mean[0], "mean", fmt)
         check_in_precision(var[0], "cov_diag", fmt)
+        check_in_precision(mean[0], "mean", fmt, scale=math.sqrt(var[0]))
         sd = math.sqrt(var[0])
         check_resolution(sd / math.sqrt(float(run.sizes.max())), mean[0], "the first sample's change of the mean", fmt)
         if not isinstance(h, str):

@@ -293,7 +293,7 @@ class RegressionSpec(FamilySpec):
         fmt = "float64" if run.precision == "float64" else "float32"
         check_in_precision(noise, "noise_sd", fmt)
         for x in w:
-            check_in_precision(x, "mean", fmt, headroom=float(run.sizes.max()) * 16.0)
+            check_in_precision(x, "mean", fmt, headroom=float(run.sizes.max()) * 16.0, scale=noise)
         return dataclasses.replace(self, dim=d, noise_sd=noise, mean=w)
 
     def min_samples(self) -> int:

@@ -96,9 +96,21 @@ def format_info(precision: str):
     return np.finfo(_FORMAT_DTYPES[precision])
 
 
-def check_in_precision(value: float, name: str, precision: str, *, headroom: float = 16.0) -> float:
+def check_in_precision(
+    value: float, name: str, precision: str, *, headroom: float = 16.0, scale: float | None = None
+) -> float:
     """A finite number that ``precision`` holds faithfully: a normal number (no underflow to a
     subnormal or zero) at most ``max / headroom`` in magnitude (room for the arithmetic on it).
+
+    Args:
+        value: the setting.
+        name: its name (for the message).
+        precision: the format that holds it.
+        headroom: the factor below the format's largest number that the value must stay.
+        scale: for a location (a mean), the spread it is compared with: a location smaller than the
+            smallest normal number is then accepted, because it is held as (at worst) zero, an
+            absolute error below that smallest normal number and so below one unit in the last
+            place of ``scale`` (checked); only overflow is an error.
 
     Raises:
         ConfigError: naming the setting, the precision and the representable range.
@@ -107,6 +119,8 @@ def check_in_precision(value: float, name: str, precision: str, *, headroom: flo
     fi = format_info(precision)
     tiny, big = float(fi.tiny), float(fi.max) / headroom
     v = float(value)
+    if scale is not None and abs(v) < tiny and tiny <= abs(float(scale)) * float(fi.eps):
+        return v
     if v != 0 and not (tiny <= abs(v) <= big):
         what = "underflows" if abs(v) < tiny else "overflows"
         raise ConfigError(

@@ -167,12 +167,29 @@ def probabilities(draw, k: int | None = None, allow_zero: bool = True) -> tuple[
     return tuple(x / s for x in w)
 
 
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _resolvable(step: float, ulps: float = 256.0 * 1.01) -> float:
+    """The largest location at which float32 resolves ``step`` to ``ulps`` units in the last place
+    (the engine's resolution check, ``families.validation.check_resolution``, with a 1% margin).
+    """
+    return step / (ulps * _EPS32)
+
+
+def _locations(draw, limit: float, d: int) -> tuple[float, ...]:
+    """``d`` locations in [-limit, limit], ``limit`` at most 1e3 (tiny and subnormal values included)."""
+    lim = min(1e3, limit)
+    return tuple(draw(st.floats(-lim, lim)) for _ in range(d))
+
+
 @st.composite
 def gaussian_configs(draw, scenarios=("replace", "accumulate", "fresh"), generations: int = 8) -> SimConfig:
     """Valid Gaussian configurations over a small fixed set of shapes."""
     d = draw(st.sampled_from(DIMS))
     m = draw(st.sampled_from(SAMPLE_SIZES))
     scenario = draw(st.sampled_from(scenarios))
+    cov_diag = tuple(draw(st.floats(1e-6, 1e6)) for _ in range(d))
     return SimConfig(
         family="gaussian",
         estimator=draw(st.sampled_from(("unbiased", "mle"))),
@@ -182,8 +199,8 @@ def gaussian_configs(draw, scenarios=("replace", "accumulate", "fresh"), generat
         chains=CHAINS,
         seed=draw(seeds()),
         dim=d,
-        mean=tuple(draw(st.floats(-1e3, 1e3)) for _ in range(d)),
-        cov_diag=tuple(draw(st.floats(1e-6, 1e6)) for _ in range(d)),
+        mean=_locations(draw, _resolvable(math.sqrt(min(cov_diag) / m)), d),
+        cov_diag=cov_diag,
         real_fraction=0.5 if scenario == "fresh" else None,
         record=(0, 1, generations),
     )
@@ -219,14 +236,22 @@ def truths(draw) -> str:
 
 @st.composite
 def kde_configs(draw, scenarios=("replace", "accumulate"), generations: int = 6) -> SimConfig:
-    """Valid KDE configurations (fixed bandwidth or a rule) over fixed shapes."""
+    """Valid KDE configurations (fixed bandwidth or a rule) over fixed shapes: the location is one
+    float32 resolves the first sample's change of the mean at, and a fixed bandwidth is one it
+    resolves at the largest centre (about the location plus 8 sd).
+    """
+    m = draw(st.sampled_from(SAMPLE_SIZES))
+    var = draw(st.floats(1e-4, 1e4))
+    sd = math.sqrt(var)
+    (mean,) = _locations(draw, _resolvable(sd / math.sqrt(m)), 1)
+    h_min = max(1e-3, 256.0 * 1.01 * _EPS32 * (abs(mean) + 8.0 * sd))
     return SimConfig(
         family="kde",
         scenario=draw(st.sampled_from(scenarios)),
-        samples=draw(st.sampled_from(SAMPLE_SIZES)),
-        bandwidth=draw(st.one_of(st.floats(1e-3, 3.0), st.sampled_from(("scott", "silverman")))),
-        mean=(draw(st.floats(-1e3, 1e3)),),
-        cov_diag=(draw(st.floats(1e-4, 1e4)),),
+        samples=m,
+        bandwidth=draw(st.one_of(st.floats(h_min, max(3.0, 2 * h_min)), st.sampled_from(("scott", "silverman")))),
+        mean=(mean,),
+        cov_diag=(var,),
         generations=generations,
         chains=CHAINS,
         seed=draw(seeds()),

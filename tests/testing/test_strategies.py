@@ -102,3 +102,23 @@ def test_profiles_are_registered_and_not_loaded():
     assert ci.derandomize and ci.database is None and ci.deadline is None
     assert settings.get_profile("nightly").max_examples >= 1000 and settings.get_profile("dev").max_examples <= 10
     assert settings.default.derandomize  # the suite runs the project's ci profile, not nightly
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        cts.gaussian_configs(),
+        cts.categorical_configs(),
+        cts.kde_configs(),
+        cts.regression_configs(),
+        cts.poisson_configs(),
+    ],
+    ids=["gaussian", "categorical", "kde", "regression", "poisson"],
+)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_config_strategies_draw_only_settings_the_engine_accepts(strategy, data):
+    """The strategies promise valid configurations: every draw passes the family's validation,
+    precision checks included (a draw the engine refuses would fail a user's property test for a
+    reason that is not theirs). Validation only, no simulation, so 300 draws per family are cheap."""
+    data.draw(strategy).validated()

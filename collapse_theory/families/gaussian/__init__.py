@@ -160,11 +160,12 @@ class GaussianSpec(FamilySpec):
         )
         cov = np.asarray(self.cov) if self.cov is not None else np.diag(np.asarray(self.cov_diag, dtype=np.float64))
         variances = np.linalg.eigvalsh(cov)
-        for m in (*self.mean, *(c[0] for c in components)):
-            check_in_precision(m, "mean", fmt)
         for v in (*variances, *(c[1] for c in components)):
             check_in_precision(float(v), "cov_diag", fmt)
             check_in_precision(math.sqrt(float(v)), "cov_diag", fmt)
+        spread = math.sqrt(float(min([variances.min(), *(c[1] for c in components)])))
+        for m in (*self.mean, *(c[0] for c in components)):
+            check_in_precision(m, "mean", fmt, scale=spread)
         if self.prior is not None:
             for name, v in zip(("mu0", "kappa0", "alpha0", "beta0"), self.prior, strict=True):
                 check_in_precision(v, f"prior_{name}", fmt)
