@@ -91,12 +91,14 @@ class Decomposition:
         import matplotlib.pyplot as plt
 
         from collapse_theory.plotting.figures.diagnostics import error_decomposition
+        from collapse_theory.plotting.panels import tidy
         from collapse_theory.plotting.save import save_figure
         from collapse_theory.plotting.style import style as venue_style
 
         path = Path(path)
         with venue_style(style):
             fig, _ = error_decomposition(self)
+            tidy(fig)
             suffix = path.suffix.lstrip(".") or "png"
             save_figure(fig, path.with_suffix(""), [suffix] + [f for f in ("pdf", "png") if f != suffix])
         plt.close(fig)

@@ -125,7 +125,7 @@ def plot_mean(ax, x, summary, *, log: bool | None = None, label=None, alpha=0.25
     ax.plot(x, s.mean, color=color, label=label, marker="none", **kw)
     good = np.asarray(s.se_trustworthy, bool)
     every = np.zeros(x.size, bool)
-    every[:: markevery(x)] = True
+    every[markevery(x)] = True
     good, shaky = good & every, ~good & every
     ax.plot(x[good], s.mean[good], ls="none", marker=marker, ms=ms, color=color)
     if shaky.any():

@@ -64,3 +64,20 @@ def column_titles(axes_row, titles) -> None:
     """Titles over the columns of the first row."""
     for ax, t in zip(axes_row, titles, strict=False):
         ax.set_title(t)
+
+
+def tidy(fig) -> None:
+    """Plain tick labels (1, 2, 5, 10 ...) on log axes that span less than two decades, where matplotlib writes 4x10^0."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    for ax in fig.axes:
+        for axis, lim in ((ax.yaxis, ax.get_ylim()), (ax.xaxis, ax.get_xlim())):
+            if axis.get_scale() != "log":
+                continue
+            lo, hi = sorted(lim)
+            if lo > 0 and math.log10(hi / lo) < 2:
+                axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                axis.set_minor_formatter(NullFormatter())

@@ -98,6 +98,7 @@ def _figures(out: dict, folder: Path, style: str = "neurips") -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     from collapse_theory.plotting.figures.diagnostics import verify_summary
+    from collapse_theory.plotting.panels import tidy
     from collapse_theory.plotting.save import save_figure
     from collapse_theory.plotting.style import new_figure
     from collapse_theory.plotting.style import style as venue_style
@@ -141,6 +142,7 @@ def _figures(out: dict, folder: Path, style: str = "neurips") -> dict[str, str]:
                 [handles[k] for k in labels], labels, loc="outside lower center", ncol=len(labels), fontsize="x-small"
             )
             stem = fam.replace(".", "_")
+            tidy(fig)
             save_figure(fig, folder / stem)
             plt.close(fig)
             files[fam] = f"{stem}.png"

@@ -21,10 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # fakes.py beside this file
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from fakes import fake_result, fake_sweep, lognormal, normal  # noqa: E402
+from fakes import fake_sweep, lognormal, normal  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
-import collapse_theory as ct  # noqa: E402
 from collapse_theory.plotting import style  # noqa: E402
 from collapse_theory.plotting.figures import cot, curse, diagnostics, fresh  # noqa: E402
 
@@ -89,15 +88,10 @@ def _tails():
 
 
 def _gmm():
-    cfg = ct.SimConfig(
-        family="gmm", truth="mixture:0.5,-3,1;0.5,3,1", samples=50, generations=20, chains=40, record=REC
-    )
-    r = fake_result(cfg, {"separation": lognormal(2.0, -0.05)})
-    params = {
-        g: (np.array([[0.5, 0.5]]), np.array([[-3.0 + g / 10, 3.0 - g / 10]]), np.array([[1.0, 1.0]]))
-        for g in (0, 10, 20)
-    }
-    return curse.gmm_generations(params, r, ((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0)), (0, 10, 20))
+    w = np.array([[0.5, 0.5], [0.4, 0.6]])
+    means = {g: np.array([[-3.0 + g / 10, 3.0 - g / 10], [-2.0, 3.0 - g / 20]]) for g in (0, 1, 2, 5, 10, 20)}
+    params = {g: (w, m, np.ones((2, 2)) / (1 + g / 10)) for g, m in means.items()}
+    return curse.gmm_generations(params, ((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0)), (0, 10, 20))
 
 
 def _cot_gauss():

@@ -33,6 +33,14 @@ def _note(fig, text: str) -> None:
     note_below(fig, text)
 
 
+def _cov_metrics(r) -> tuple[np.ndarray, np.ndarray]:
+    """(log det, trace) of the fitted covariance; in 1-D these are log sigma^2 and sigma^2."""
+    v = r.values
+    if "log_det" in v:
+        return v["log_det"], v["trace"]
+    return v["log_sigma2"], v["sigma2"]
+
+
 def gaussian_workflows(sweep, samples, dims):
     """‖mu_n - mu_0‖², det Sigma_n / det Sigma_0 and tr Sigma_n / tr Sigma_0 per workflow.
 
@@ -44,17 +52,19 @@ def gaussian_workflows(sweep, samples, dims):
             first, dashed squares the second, ...).
 
     Returns:
-        ``(fig, axes)``: rows = the three metrics, columns = :data:`WORKFLOWS`. Lines: chain
-        medians; bands: 5-95 % of chains (the first dimension only, to keep panels readable);
-        black dashed: the registry's closed forms of E log det and E‖mu_n - mu_0‖² (replace; the
-        mean-square error is a mean, the others medians: its line is exp E log det, the median's
-        large-n limit).
+        ``(fig, axes)``: rows = the three metrics, columns = :data:`WORKFLOWS`. Row a: MC means
+        with 95 % intervals (the closed form is a mean); rows b, c: chain medians and 5-95 % of
+        chains (det and trace are heavy-tailed); bands for the first dimension only, to keep
+        panels readable. Black dashed (replace): E‖mu_n - mu_0‖², exp(E log det / d) (the
+        median's large-n limit) and E tr = tr_0, all from the registry.
     """
     fig, axes = new_figure(3, len(WORKFLOWS), aspect=0.62, sharex=True, sharey="row")
     grid = axes.reshape(3, len(WORKFLOWS))
     styles = ("-", "--", ":")
     marks = ("o", "s", "^")
     for j, sc in enumerate(WORKFLOWS):
+        for ax in grid[:, j]:
+            loglog(ax)  # before drawing: the mean's interval is computed in log space on log axes
         for i, M in enumerate(samples):
             color = cue(i)["color"]
             for k, d in enumerate(dims):
@@ -62,21 +72,22 @@ def gaussian_workflows(sweep, samples, dims):
                 keep, x = _x(r)
                 ln = dict(color=color, linestyle=styles[k % 3], marker=marks[k % 3], markersize=2.2, lw=0.9)
                 alpha = 0.14 if k == 0 else 0.0
-                plot_quantiles(grid[0, j], x, summary_of(r.values["mu_err2"][keep] / d), band=BAND, alpha=alpha, **ln)
-                plot_quantiles(
-                    grid[1, j], x, summary_of(np.exp(r.values["log_det"][keep] / d)), band=BAND, alpha=alpha, **ln
-                )
-                plot_quantiles(grid[2, j], x, summary_of(r.values["trace"][keep] / d), band=BAND, alpha=alpha, **ln)
+                plot_mean(grid[0, j], x, summary_of(r.values["mu_err2"][keep] / d), alpha=1.5 * alpha, **ln)
+                log_det, trace = _cov_metrics(r)
+                plot_quantiles(grid[1, j], x, summary_of(np.exp(log_det[keep] / d)), band=BAND, alpha=alpha, **ln)
+                plot_quantiles(grid[2, j], x, summary_of(trace[keep] / d), band=BAND, alpha=alpha, **ln)
                 if sc == "replace":
                     ns = x.astype(int)
                     mse = curve("multivariate.replace.mean_sq_mean_error", ns, M=M, tr0=float(d))
                     ld = curve("multivariate.replace.mean_log_det", ns, M=M, d=d, logdet0=0.0)
                     plot_theory(grid[0, j], x, mse / d)
                     plot_theory(grid[1, j], x, np.exp(ld / d))
+        if sc == "replace":
+            tr = curve("multivariate.replace.mean_trace", [1.0], over="tr0")[0]
+            grid[2, j].axhline(tr, color=THEORY_COLOR, ls=(0, (4, 2)), lw=0.9, zorder=4)
+            grid[2, j].text(1.05, tr * 1.15, r"$\mathbb{E}\,\mathrm{tr}\,\hat\Sigma_n=\mathrm{tr}\,\Sigma_0$", fontsize="x-small")  # fmt: skip
         grid[0, j].set_title(sc)
         grid[2, j].set_xlabel(GENERATION)
-        for ax in grid[:, j]:
-            loglog(ax)
     grid[0, 0].set_ylabel(r"$\|\hat\mu_n-\mu_0\|^2/d$")
     grid[1, 0].set_ylabel(r"$(\det\hat\Sigma_n/\det\Sigma_0)^{1/d}$")
     grid[2, 0].set_ylabel(r"$\mathrm{tr}\,\hat\Sigma_n/\mathrm{tr}\,\Sigma_0$")
@@ -91,13 +102,17 @@ def gaussian_workflows(sweep, samples, dims):
     handles.append(_THEORY)
     labels.append("closed form")
     legend_below(
-        fig, handles, labels, ncol=len(labels), note="lines: chain medians; bands: 5–95 % of chains (first $d$)"
+        fig,
+        handles,
+        labels,
+        ncol=len(labels),
+        note="a: means with 95 % CI (hollow: SE untrustworthy); b, c: chain medians, 5–95 % of chains; bands for $d=1$",
     )
     return fig, axes
 
 
 def kde_workflows(sweep, samples, bandwidth: float, v0: float = 1.0):
-    """KDE: the cross-entropy (NLL on real data) and the spread of the points over iterations.
+    """KDE: the excess NLL on real data (= KL(p_0 || p_n)) and the spread of the points over iterations.
 
     Args:
         sweep: sweep of the kde family (fixed ``bandwidth``, truth N(0, 1)) over ``samples`` x ``scenario``.
@@ -106,41 +121,42 @@ def kde_workflows(sweep, samples, bandwidth: float, v0: float = 1.0):
         v0: the truth's variance.
 
     Returns:
-        ``(fig, axes)``: rows NLL and spread, columns :data:`WORKFLOWS`.
+        ``(fig, axes)``: rows excess NLL (the ``nll`` metric minus the truth's entropy, chain
+        medians and 5-95 % bands) and mean spread (95 % CI; its closed form is a mean),
+        columns :data:`WORKFLOWS`.
 
     """
     fig, axes = new_figure(2, len(WORKFLOWS), aspect=0.7, sharex=True, sharey="row")
     grid = axes.reshape(2, len(WORKFLOWS))
+    h0 = 0.5 * np.log(2 * np.pi * np.e * v0)  # entropy of the truth N(0, v0)
     for j, sc in enumerate(WORKFLOWS):
+        for ax in grid[:, j]:
+            loglog(ax)
         for i, M in enumerate(samples):
             r = sweep.get(samples=M, scenario=sc)
             keep, x = _x(r)
             c = cue(i)
-            plot_quantiles(grid[0, j], x, summary_of(r.values["nll"][keep]), band=BAND, **c)
-            plot_quantiles(grid[1, j], x, summary_of(r.values["spread"][keep]), band=BAND, **c)
+            excess = r.values["nll"][keep] - h0  # = KL(p_0 || p_hat_n) >= 0
+            plot_quantiles(grid[0, j], x, summary_of(np.maximum(excess, 1e-12)), band=BAND, **c)
+            plot_mean(grid[1, j], x, summary_of(r.values["spread"][keep]), **c)
             if sc == "replace":
                 m = curve("kde.replace.mean_spread", x.astype(int), over="t", M=M, h=bandwidth, v0=v0)
                 plot_theory(grid[1, j], x, m)
         grid[0, j].set_title(sc)
         grid[1, j].set_xlabel(GENERATION)
-        for ax in grid[:, j]:
-            ax.set_xscale("log")
-        grid[1, j].set_yscale("log")
-    nll0 = 0.5 * np.log(2 * np.pi * np.e * v0)
-    for ax in grid[0]:
-        ax.axhline(nll0, color="0.5", lw=0.6, ls=":")
-    grid[0, 0].set_ylabel(r"NLL $\mathbb{E}_{p_0}[-\log\hat p_n(X)]$")
-    grid[1, 0].set_ylabel(r"spread $\hat v_n$ (point variance)")
+    grid[0, 0].set_ylabel(r"$\mathrm{KL}(p_0\,\|\,\hat p_n)$")
+    grid[1, 0].set_ylabel(r"spread $\mathbb{E}\,\hat v_n$")
     letter(grid[0, 0], "a")
     letter(grid[1, 0], "b")
-    handles = [Line2D([], [], **cue(i)) for i in range(len(samples))] + [_THEORY, Line2D([], [], color="0.5", ls=":")]
-    labels = [f"$M={M}$" for M in samples] + ["closed form (mean spread)", "entropy of the truth"]
+    handles = [Line2D([], [], **cue(i)) for i in range(len(samples))] + [_THEORY]
+    labels = [f"$M={M}$" for M in samples] + ["closed form (mean spread)"]
     legend_below(
         fig,
         handles,
         labels,
         ncol=len(labels),
-        note=f"bandwidth $h={bandwidth:g}$; lines: chain medians; bands: 5–95 % of chains",
+        note=f"bandwidth $h={bandwidth:g}$; a: excess NLL on real data = KL, chain medians and 5–95 % bands; "
+        "b: point variance, means with 95 % CI",
     )
     return fig, axes
 

@@ -18,9 +18,11 @@ from collapse_theory.plotting.panels import legend_below, letter, loglog, summar
 from collapse_theory.plotting.style import THEORY_COLOR, cue, new_figure
 from collapse_theory.plotting.theory import curve
 
-__all__ = ["gaussian_drift", "gmm_generations", "tails"]
+__all__ = ["gaussian_drift", "gmm_generations", "separation", "tails"]
 
 BAND = (0.05, 0.95)
+ACC_EXACT_UPTO = 200
+"""Generations up to which the accumulate closed form is evaluated term by term; its limit after."""
 BAND_TEXT = "bands: 5–95 % of chains"
 
 
@@ -30,7 +32,7 @@ def _rms(ax, x, sq, c):
     lo, hi = log_interval(s.mean, s.se)
     y = np.sqrt(s.mean)
     every = np.zeros(x.size, bool)
-    every[:: markevery(x)] = True
+    every[markevery(x)] = True
     good = np.asarray(s.se_trustworthy, bool)
     ax.plot(x, y, color=c["color"], linestyle=c["linestyle"], lw=1.0)
     ax.vlines(x[every], np.sqrt(lo)[every], np.sqrt(hi)[every], color=c["color"], lw=0.6)
@@ -93,8 +95,15 @@ def gaussian_drift(sweep, samples=(100, 500, 1000, 10_000), scenarios=("replace"
             _rms(bot, x, dsig**2, c)
             ns = x.astype(int)
             prefix = "gaussian.replace.unbiased" if sc == "replace" else "accumulate.unbiased"
-            mse = curve(f"{prefix}.mean_sq_mean_error", ns, M=M, sigma0=sigma0)
-            plot_theory(top, x, np.sqrt(mse))
+            if sc == "replace":
+                mse = curve(f"{prefix}.mean_sq_mean_error", ns, M=M, sigma0=sigma0)
+                plot_theory(top, x, np.sqrt(mse))
+            else:  # the exact sum costs O(n^2) terms: exact up to n = 200, then its registered limit
+                early = ns <= ACC_EXACT_UPTO
+                mse = curve(f"{prefix}.mean_sq_mean_error", ns[early], M=M, sigma0=sigma0)
+                plot_theory(top, x[early], np.sqrt(mse))
+                lim = curve(f"{prefix}.limit_mean_sq_mean_error", [M], over="M", sigma0=sigma0)[0]
+                top.plot([ACC_EXACT_UPTO, x.max()], [np.sqrt(lim)] * 2, color=THEORY_COLOR, ls=":", lw=0.9)
             if sc == "replace":
                 e2 = curve(f"{prefix}.mean_sigma2", ns, M=M, sigma0=sigma0)
                 e1 = curve(f"{prefix}.mean_sigma", ns, M=M, sigma0=sigma0)
@@ -107,15 +116,19 @@ def gaussian_drift(sweep, samples=(100, 500, 1000, 10_000), scenarios=("replace"
     letter(grid[1, 0], "b")
     handles = [Line2D([], [], **cue(i), lw=1.0, ms=3) for i in range(len(samples))]
     labels = [rf"$M={_tex_int(M)}$" for M in samples]
-    handles += [Line2D([], [], color=THEORY_COLOR, linestyle=(0, (4, 2)), lw=0.9)]
-    labels += ["closed form (RMS)"]
-    note = "lines: root mean square over chains (bars: 95 % CI; hollow: SE untrustworthy, heavy tails); " + BAND_TEXT
+    handles += [Line2D([], [], color=THEORY_COLOR, linestyle=(0, (4, 2)), lw=0.9), Line2D([], [], color=THEORY_COLOR, ls=":", lw=0.9)]  # fmt: skip
+    labels += ["closed form (RMS)", r"its limit $n\to\infty$"]
+    note = (
+        "lines: root mean square over chains (bars: 95 % CI; hollow: SE untrustworthy, heavy tails); "
+        + BAND_TEXT
+        + "\n"
+    )
     legend_below(
         fig,
         handles,
         labels,
         ncol=len(labels),
-        note=note + r"; no closed form of $\mathbb{E}\hat\sigma_n$ is registered for accumulate",
+        note=note + r"dashed: closed forms of the RMS (none is registered for $\hat\sigma_n$ under accumulate)",
     )
     return fig, axes
 
@@ -125,15 +138,21 @@ def _tex_int(m: int) -> str:
     return f"10^{{{e}}}" if m >= 10_000 and 10**e == m else f"{m}"
 
 
-def gmm_generations(params: dict, result, truth: tuple, generations=(0, 50, 100, 150, 200, 350, 2000)):
+def separation(w, m, s) -> np.ndarray:
+    """Per chain, min over adjacent components (by mean) of |m_k+1 - m_k| / sqrt(s_k^2 + s_k+1^2) (the gmm metric)."""
+    order = np.argsort(m, axis=1)
+    m, s = np.take_along_axis(m, order, 1), np.take_along_axis(s, order, 1)
+    return np.min(np.diff(m, axis=1) / np.sqrt(s[:, 1:] ** 2 + s[:, :-1] ** 2), axis=1)
+
+
+def gmm_generations(params: dict, truth: tuple, generations=(0, 50, 100, 150, 200, 350, 2000)):
     """The GMM-by-EM chain: fitted densities at chosen generations, and mode separation over n.
 
     Args:
         params: generation -> (weights, means, sds) arrays ``[chains, K]`` of the recorded chains
-            (:func:`collapse_theory.plotting.data.chain_params`).
-        result: the run's result (metrics ``separation``, ``w2_sq`` over many chains).
+            (:func:`collapse_theory.plotting.data.chain_params`), at every generation drawn in b.
         truth: (weights, means, sds) of the true mixture.
-        generations: the generations whose fitted densities are drawn.
+        generations: the generations whose fitted densities (chain 1) are drawn in a.
 
     Returns:
         ``(fig, axes)``: a) densities of one chain (log scale: the tails vanish, the modes
@@ -145,36 +164,39 @@ def gmm_generations(params: dict, result, truth: tuple, generations=(0, 50, 100,
     a, b = axes
     x = np.linspace(-8, 8, 801)
     w0, m0, s0 = (np.asarray(t, float) for t in truth)
-    a.fill_between(x, _mix(x, w0, m0, s0), color="0.85", lw=0, label="truth")
+    floor = 1e-4  # the log axis starts here; the truth is shaded down to it
+    a.fill_between(x, floor, np.maximum(_mix(x, w0, m0, s0), floor), color="0.85", lw=0, label="truth")
     gens = [g for g in generations if g in params]
     cmap = _sequential(len(gens))
+    top = 1e3  # headroom for the legend; a collapsed fit's spike is clipped and its peak printed
     for k, g in enumerate(gens):
         w, m, s = (np.asarray(v, float)[0] for v in params[g])
-        a.plot(x, _mix(x, w, m, s), color=cmap[k], lw=0.9, label=f"$n={g}$")
+        dens = _mix(x, w, m, s)
+        a.plot(x, dens, color=cmap[k], lw=0.9, label=f"$n={g}$")
+        peak = _mix(m, w, m, s).max()
+        if peak > top:
+            a.annotate(f"peak $10^{{{np.log10(peak):.0f}}}$", (m[np.argmax(w)], top), xytext=(4, -8), textcoords="offset points", fontsize="x-small", color=cmap[k])  # fmt: skip
     a.set_yscale("log")
-    a.set_ylim(1e-4, None)
+    a.set_ylim(floor, top)
     a.set_xlabel("$x$")
     a.set_ylabel(r"fitted density $\hat p_n(x)$ (chain 1)")
     a.set_xlim(-7, 7)
     a.legend(loc="upper left", ncol=2, handlelength=1.4, fontsize="x-small")
     letter(a, "a")
-    g = np.asarray(result.generations)
-    keep = g >= 1
-    xs = g[keep].astype(float)
-    sep = result.values["separation"][keep]
+    xs = np.asarray(sorted(g for g in params if g >= 1), dtype=float)
+    sep = np.stack([separation(*(np.asarray(v, float) for v in params[int(g)])) for g in xs])
     c = cue(0)
-    for j in range(sep.shape[1]):
-        b.plot(xs, sep[:, j], color=c["color"], lw=0.4, alpha=0.45)
-    b.plot(xs, np.median(sep, axis=1), color=c["color"], lw=1.3, marker=c["marker"], ms=2.6, markevery=markevery(xs))
+    plot_quantiles(b, xs, summary_of(sep), band=BAND, **c)
+    for j in range(min(4, sep.shape[1])):
+        b.plot(xs, sep[:, j], color=c["color"], lw=0.4, alpha=0.6)
     sep0 = float(np.abs(np.diff(m0))[0] / math.sqrt(np.sum(s0**2)))
     b.axhline(sep0, color=THEORY_COLOR, ls=(0, (4, 2)), lw=0.9)
     loglog(b)
     b.set_xlabel(GENERATION)
     b.set_ylabel(r"separation $|\hat m_2-\hat m_1|/\sqrt{\hat s_1^2+\hat s_2^2}$")
     b.legend(
-        [Line2D([], [], color=c["color"], lw=0.4), Line2D([], [], color=c["color"], lw=1.3, marker=c["marker"], ms=2.6),
-         Line2D([], [], color=THEORY_COLOR, ls=(0, (4, 2)))],
-        [f"each of {sep.shape[1]} chains", "median", "truth"],
+        [Line2D([], [], **c), Line2D([], [], color=c["color"], lw=0.4), Line2D([], [], color=THEORY_COLOR, ls=(0, (4, 2)))],
+        [f"median, 5–95 % of {sep.shape[1]} chains", "chains 1–4", "truth"],
         loc="upper left", fontsize="x-small",
     )  # fmt: skip
     letter(b, "b")
@@ -222,7 +244,15 @@ def tails(gauss, categorical, probs, samples_g=(100, 1000), samples_c=(100, 1000
         plug = 2 * stats.norm.sf(3 * sigma0 / np.exp(0.5 * elog))
         plot_theory(a, x, np.where(plug > 1e-30, plug, np.nan))
     a.axhline(2 * stats.norm.sf(3), color="0.5", lw=0.6, ls=":")
-    a.text(1.2, 2 * stats.norm.sf(3) * 1.3, "truth", fontsize="x-small", color="0.4")
+    a.text(
+        0.98,
+        2 * stats.norm.sf(3) * 1.4,
+        "truth",
+        transform=a.get_yaxis_transform(),
+        ha="right",
+        fontsize="x-small",
+        color="0.4",
+    )
     loglog(a)
     a.set_ylim(1e-12, 1.0)
     a.set_xlabel(GENERATION)

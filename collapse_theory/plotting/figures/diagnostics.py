@@ -8,7 +8,7 @@ verify`` (``runner.to_json``). Colours: one per error source in every panel.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from scipy import stats
 
 from collapse_theory.plotting.curves import log_interval, markevery
@@ -163,7 +163,7 @@ def verify_summary(js: dict):
     a.set_xlabel("check, by increasing $p$-value")
     a.set_ylabel(r"equivalent $|z| = \Phi^{-1}(1-p/2)$")
     a.set_ylim(0, max(float(holm.max()) * 1.15, float(z.max()) * 1.1))
-    a.legend(fontsize="x-small", loc="upper left")
+    a.legend(fontsize="x-small", loc="center right")
     letter(a, "a")
     ctrl = js.get("negative_controls", [])
     bonf = float(_equivalent_z(alpha / max(m, 1)))
@@ -171,20 +171,20 @@ def verify_summary(js: dict):
         zc = _equivalent_z([r["p_value"] if r["p_value"] is not None else 1.0 for r in ctrl])
         caught = np.array([r["caught"] for r in ctrl])
         xc = np.arange(1, len(ctrl) + 1)
-        b.plot(xc[caught], zc[caught], "D", ms=3, color=OKABE_ITO[2], label=f"caught ({caught.sum()})")
+        b.plot(xc[caught], zc[caught], "D", ms=3, color=OKABE_ITO[2])
         if (~caught).any():
-            b.plot(xc[~caught], zc[~caught], "X", ms=4, color=OKABE_ITO[1], label=f"missed ({(~caught).sum()})")
+            b.plot(xc[~caught], zc[~caught], "X", ms=4, color=OKABE_ITO[1])
         b.set_xticks(xc)
         b.set_xlim(0.4, len(ctrl) + 0.6)
         b.set_yscale("log")
+        b.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        b.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        b.yaxis.set_minor_formatter(NullFormatter())
+        b.set_title(f"{int(caught.sum())}/{len(ctrl)} caught", fontsize="small")
     b.axhline(bonf, color=THEORY_COLOR, lw=0.9, ls=(0, (4, 2)))
+    b.annotate("must exceed", (0.5, bonf), xycoords=("axes fraction", "data"), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize="x-small")  # fmt: skip
     b.set_xlabel("negative control")
     b.set_ylabel(r"equivalent $|z|$")
-    b.legend(
-        [*b.get_legend_handles_labels()[0], Line2D([], [], color=THEORY_COLOR, ls=(0, (4, 2)))],
-        [*b.get_legend_handles_labels()[1], "must exceed"],
-        fontsize="x-small", loc="lower right",
-    )  # fmt: skip
     letter(b, "b")
     verdict = "OK" if js.get("ok") else "FAILED"
     fig.supxlabel(

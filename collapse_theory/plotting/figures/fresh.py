@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 
 from collapse_theory.plotting.curves import plot_proportion, plot_theory
 from collapse_theory.plotting.labels import GENERATION
-from collapse_theory.plotting.panels import letter, loglog, note_below
+from collapse_theory.plotting.panels import legend_below, letter, loglog, note_below
 from collapse_theory.plotting.style import THEORY_COLOR, cue, new_figure
 from collapse_theory.plotting.theory import curve, value
 
@@ -92,7 +92,7 @@ def cardinality_proportion(grid_sweep, reals, synths, total_sweep, totals, fract
     b.set_xlabel(r"real fraction $\alpha = R/M$")
     b.set_ylabel(r"stationary $\|\hat\mu-\mu_0\|^2$")
     hb, lb = b.get_legend_handles_labels()
-    b.legend(hb + [Line2D([], [], color="0.3", ls=(0, (4, 2)))], lb + ["closed form $e^\\ast(M,\\alpha)$"], fontsize="x-small", loc="lower left")  # fmt: skip
+    b.legend(hb + [Line2D([], [], color="0.3", ls=(0, (4, 2)))], lb + ["closed form $e^\\ast(M,\\alpha)$"], fontsize="x-small", loc="upper right")  # fmt: skip
     letter(b, "b")
     chains = grid_sweep.cells[0].config.chains
     _note(fig, f"fresh data, split mixing; a: numbers = simulation / closed form; {chains} chains per cell")
@@ -132,33 +132,33 @@ def fresh_data_fraction(sweep, fractions, samples: int, sigma0: float = 1.0):
     """
     fig, axes = new_figure(1, 2, aspect=0.85)
     xs = np.geomspace(min(fractions) * 0.8, 1.0, 100)
+    line = {"split": "-", "mixture": (0, (4, 2))}
+    dodge = {"split": 1 / 1.04, "mixture": 1.04}  # the two nearly coincide: offset their markers
     for k, mixing in enumerate(("split", "mixture")):
         c = cue(k)
         for ax, metric, q in ((axes[0], "mu_err2", "e_star"), (axes[1], "sigma2", "v_star")):
             th = curve(f"fresh.{mixing}.{q}", xs, over="alpha", M=samples, sigma0=sigma0)
-            plot_theory(ax, xs, th, color=c["color"], linestyle=c["linestyle"] if k else (0, (4, 2)))
+            plot_theory(ax, xs, th, color=c["color"], linestyle=line[mixing])
             ys, es = [], []
             for f in fractions:
                 v = stationary(sweep.get(real_fraction=f, mixing=mixing), metric, _burn(f))
                 ys.append(v.mean())
                 es.append(1.96 * v.std(ddof=1) / np.sqrt(v.size))
-            ax.errorbar(fractions, ys, yerr=es, ls="none", marker=c["marker"], ms=3, color=c["color"], label=f"{mixing} (simulation)")  # fmt: skip
+            xd = np.asarray(fractions) * dodge[mixing]
+            ax.errorbar(xd, ys, yerr=es, ls="none", marker=c["marker"], ms=3, mfc="white", color=c["color"], label=f"{mixing} (simulation)", zorder=5)  # fmt: skip
     for ax in axes:
         ax.set_xscale("log")
         ax.axvline(0.1, color="0.5", lw=0.6, ls=":")
+        ax.text(0.105, 0.98, r"$\alpha=10\,\%$", transform=ax.get_xaxis_transform(), fontsize="x-small", color="0.4", va="top")  # fmt: skip
         ax.set_xlabel(r"fresh real fraction $\alpha$")
     axes[0].set_yscale("log")
     axes[0].set_ylabel(r"stationary $\mathbb{E}\|\hat\mu-\mu_0\|^2$")
     axes[1].set_ylabel(r"stationary $\mathbb{E}\,\hat\sigma^2$")
     axes[1].axhline(sigma0**2, color="0.5", lw=0.6)
     handles, labels = axes[0].get_legend_handles_labels()
-    handles += [
-        Line2D([], [], color=cue(0)["color"], ls=(0, (4, 2))),
-        Line2D([], [], color=cue(1)["color"], ls=cue(1)["linestyle"]),
-    ]
+    handles += [Line2D([], [], color=cue(0)["color"], ls=line["split"]), Line2D([], [], color=cue(1)["color"], ls=line["mixture"])]  # fmt: skip
     labels += ["split: closed form", "mixture: closed form"]
     axes[0].legend(handles, labels, fontsize="x-small", loc="lower left")
-    axes[1].text(0.105, axes[1].get_ylim()[0], r" $\alpha=10\,\%$", fontsize="x-small", color="0.4", va="bottom")
     letter(axes[0], "a")
     letter(axes[1], "b")
     chains = sweep.cells[0].config.chains
@@ -187,22 +187,21 @@ def collapse_probability(sweep, samples, eps: float, sigma0: float = 1.0):
         x = g[keep]
         s2 = r.values["sigma2"][keep]
         hits = (s2 < eps).sum(axis=1)
-        plot_proportion(ax, x, hits, s2.shape[1], marker="o", markersize=2.2, label="simulation (Wilson 95 %)", **_c(0))
+        plot_proportion(ax, x, hits, s2.shape[1], ls="none", marker="o", markersize=2.6, mfc="white", mew=0.7, label="simulation (Wilson 95 % band)", **_c(0))  # fmt: skip
         kw = dict(M=M, eps=eps, sigma0=sigma0)
         ex = curve("gaussian.replace.unbiased.prob_sigma2_below", x, **kw)
         clt = curve("gaussian.replace.unbiased.prob_sigma2_below_clt", x, **kw)
         ch = 1.0 - curve("gaussian.replace.unbiased.upper_tail_chernoff", x, **kw)
-        ax.plot(x, ex, color=THEORY_COLOR, lw=0.9, ls=(0, (4, 2)), label="exact", zorder=4)
-        ax.plot(x, clt, color=cue(1)["color"], lw=0.9, ls="-.", label="CLT")
-        ax.plot(x, np.clip(ch, 0, 1), color=cue(2)["color"], lw=0.9, ls=":", label="Chernoff lower bound")
+        ax.plot(x, ex, color=THEORY_COLOR, lw=0.9, ls="-", label="exact", zorder=4)
+        ax.plot(x, clt, color=cue(1)["color"], lw=1.0, ls=(0, (5, 2)), label="CLT approximation", zorder=4)
+        ax.plot(x, np.clip(ch, 0, 1), color=cue(2)["color"], lw=1.0, ls=":", label="Chernoff lower bound")
         ax.set_xscale("log")
         ax.set_title(f"$M={M}$")
         ax.set_xlabel(GENERATION)
     axes[0].set_ylabel(rf"$P(\hat\sigma_n^2<{eps:g}\,\sigma_0^2)$")
     axes[0].set_ylim(-0.02, 1.02)
-    axes[0].legend(fontsize="x-small", loc="upper left")
-    letter(axes[0], "a")
-    _note(fig, f"unbiased estimator, replace; {r.config.chains} chains")
+    h, lab = axes[0].get_legend_handles_labels()
+    legend_below(fig, h, lab, ncol=len(lab), note=f"unbiased estimator, replace; {r.config.chains} chains")
     return fig, axes
 
 
