@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
             "Writes OUT/NAME.pdf and OUT/NAME.png for each gallery figure: "
             + ", ".join(FIGURES)
             + ". Simulations are cached per configuration (--cache), so a second run only redraws. "
+            "Every figure has two or three panel columns, so two-column venues (icml, nature) use their "
+            "full width (icml-full, nature-double). "
             "Uses matplotlib's non-interactive Agg backend."
         ),
     )

@@ -1,8 +1,8 @@
 """``collapse-theory sweep SPEC.toml --cache DIR``: a cached product grid, exported as a tidy table.
 
-The TOML file has a ``[base]`` table (``SimConfig`` settings, family settings flat) and a
-``[grid]`` table (setting -> list of values); settings varied together go in ``[[zip]]`` tables
-of equal-length lists::
+The TOML file has a ``[base]`` table (``SimConfig`` settings, family settings flat; top-level
+keys count as base settings too) and a ``[grid]`` table (setting -> list of values); settings
+varied together go in ``[[zip]]`` tables of equal-length lists::
 
     [base]
     family = "gaussian"
@@ -36,6 +36,8 @@ def add_parser(sub) -> None:
     p.add_argument("spec", help="TOML file with [base] and [grid]")
     p.add_argument("--cache", required=True, help="folder of cached cells")
     p.add_argument("--output", default=None, help="tidy table file: .csv or .parquet")
+    p.add_argument("--csv", default=None, metavar="FILE", help="write the tidy table as CSV")
+    p.add_argument("--parquet", default=None, metavar="FILE", help="write the tidy table as parquet (needs pyarrow)")
     p.add_argument("--metrics", default=None, help="comma-separated metrics for the table (default all)")
     p.add_argument("--workers", type=int, default=0, help="run cells in N worker processes (default: in-process)")
     p.add_argument("--rerun", action="store_true", help="run every cell again")
@@ -53,10 +55,15 @@ def read_spec(path: str | Path) -> tuple[dict, dict]:
         raise CliError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as e:
         raise CliError(f"{path}: not valid TOML ({e})") from None
-    unknown = set(spec) - {"base", "grid", "zip"}
+    tables = {
+        k for k, v in spec.items() if isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], dict))
+    }
+    unknown = tables - {"base", "grid", "zip"}
     if unknown:
         raise CliError(f"{path}: unknown table {sorted(unknown)[0]!r} (use [base], [grid], [[zip]])")
-    base = dict(spec.get("base", {}))
+    base = {k: v for k, v in spec.items() if k not in tables} | dict(
+        spec.get("base", {})
+    )  # top-level keys are base settings too
     grid: dict = dict(spec.get("grid", {}))
     for z in spec.get("zip", []):
         names = tuple(z)
@@ -90,13 +97,20 @@ def run(a) -> int:
             executor.shutdown()
     n_cached = sum(c.cached for c in s.cells)
     print(f"{len(s)} cells ({n_cached} from the cache, {len(s) - n_cached} run) in {a.cache}", file=sys.stderr)
-    if a.output:
+    targets = [t for t in (a.output, a.csv) if t] + ([a.parquet] if a.parquet else [])
+    if a.csv and not str(a.csv).endswith(".csv"):
+        targets[targets.index(a.csv)] = str(Path(a.csv).with_suffix(".csv"))
+    if a.parquet and not str(a.parquet).endswith((".parquet", ".pq")):
+        targets[-1] = str(Path(a.parquet).with_suffix(".parquet"))
+    if targets:
         metrics = [m.strip() for m in a.metrics.split(",")] if a.metrics else None
-        try:
-            path = write_table(s.to_dataframe(metrics), a.output)
-        except (ImportError, ValueError) as e:
-            from collapse_theory.cli import CliError
+        df = s.to_dataframe(metrics)
+        for target in targets:
+            try:
+                path = write_table(df, target)
+            except (ImportError, ValueError) as e:
+                from collapse_theory.cli import CliError
 
-            raise CliError(str(e)) from None
-        print(f"wrote {path}", file=sys.stderr)
+                raise CliError(str(e)) from None
+            print(f"wrote {path} ({len(df)} rows)", file=sys.stderr)
     return 0

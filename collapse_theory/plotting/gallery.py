@@ -76,6 +76,11 @@ class Figure:
     draw: Callable[[Context], tuple]
 
 
+DOUBLE_COLUMN = {"icml": "icml-full", "nature": "nature-double"}
+"""Every gallery figure has two or three panel columns: in two-column venues it is set across both
+columns (``figure*``), in the full-width sibling of the bundle."""
+
+
 # --- data and drawing of each figure -------------------------------------------------------
 
 G1: dict[str, Any] = dict(
@@ -325,7 +330,9 @@ def build(
 
     Args:
         out: output folder (created).
-        style: venue bundle (:data:`collapse_theory.plotting.style.VENUES`).
+        style: venue bundle (:data:`collapse_theory.plotting.style.VENUES`); figures with three
+            panel columns use the full-width bundle of a two-column venue (:data:`DOUBLE_COLUMN`).
+            (Every gallery figure has two or three panel columns.)
         only: figure names (default: all of :data:`FIGURES`).
         cache: sweep cache folder (default :func:`default_cache`).
         executor: ``concurrent.futures`` executor for the sweep cells.
@@ -357,7 +364,8 @@ def build(
     for name in names:
         t0 = time.perf_counter()
         memo = None if ctx.cache is None else ctx.cache / "theory.json"
-        with venue_style(style, usetex=usetex), theory_cache(memo):
+        venue = DOUBLE_COLUMN.get(style, style)
+        with venue_style(venue, usetex=usetex), theory_cache(memo):
             fig, _ = FIGURES[name].draw(ctx)
             tidy(fig)
             files = save_figure(fig, Path(out) / name, formats, dpi=dpi)

@@ -27,11 +27,20 @@ def legend_below(fig, handles, labels, ncol: int | None = None, note: str | None
 
     ``note`` (what the lines and bands are) is printed in grey under the entries.
     """
+    import textwrap
+
+    width = float(fig.get_figwidth())
+    longest = max((_visible_len(t) for t in labels), default=1)
+    per_line = int(width * 72 / 3.0)  # characters of a small font across the figure
+    cap = max(1, per_line // (longest + 6))  # entries that fit side by side (handle + padding)
+    ncol = min(ncol or len(labels), cap, len(labels))
+    if note:
+        note = "\n".join(textwrap.fill(line, int(width * 24)) for line in note.split("\n"))
     leg = fig.legend(
         handles,
         labels,
         loc="outside lower center",
-        ncol=ncol or min(len(labels), 6),
+        ncol=ncol,
         frameon=False,
         columnspacing=1.2,
         handletextpad=0.5,
@@ -43,10 +52,19 @@ def legend_below(fig, handles, labels, ncol: int | None = None, note: str | None
     return leg
 
 
+def _visible_len(label: str) -> int:
+    """Rough rendered length of a mathtext label (commands and braces take no room)."""
+    import re
+
+    return len(re.sub(r"\\[a-zA-Z]+|[${}^_]", "", label))
+
+
 def note_below(ax_or_fig, text: str) -> None:
-    """A grey caption line at the bottom of a figure without a shared legend."""
+    """A grey caption line at the bottom of a figure without a shared legend (wrapped to the width)."""
+    import textwrap
+
     fig = getattr(ax_or_fig, "figure", ax_or_fig)
-    fig.supxlabel(text, fontsize="x-small", color="0.3")
+    fig.supxlabel(textwrap.fill(text, int(float(fig.get_figwidth()) * 24)), fontsize="x-small", color="0.3")
 
 
 def summary_of(values, transform=None) -> MetricSummary:

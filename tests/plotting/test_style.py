@@ -36,7 +36,7 @@ def test_bundle_width_matches_venue_in_points(name, tmp_path):
         axes[0].plot([1, 2], [1, 4])
         axes[0].set_xlabel(r"generation $n$")
         axes[1].set_ylabel(r"$\|\hat\mu_n-\mu_0\|^2$")
-        (pdf, _png) = save_figure(fig, tmp_path / name)
+        (pdf,) = save_figure(fig, tmp_path / name, ["pdf"])
     w_bp, h_bp = _mediabox(pdf.read_bytes())  # PDF points are 1/72 in
     assert w_bp / 72 * TEX_PT_PER_IN == pytest.approx(EXPECTED_PT[name], abs=0.05)
     assert h_bp / w_bp == pytest.approx(0.618 / 2, rel=0.01)  # golden ratio per panel, two columns

@@ -198,3 +198,12 @@ def test_cli_sweep_bad_spec(tmp_path, capsys):
     p.write_text("[base]\nfamily = 'gaussian'\n[grids]\n")
     assert main(["sweep", str(p), "--cache", str(tmp_path)]) == 2
     assert "unknown table 'grids'" in capsys.readouterr().err
+
+
+def test_cli_sweep_top_level_base_and_csv_flag(cached, tmp_path, capsys):
+    d, s = cached
+    spec = tmp_path / "flat.toml"
+    spec.write_text(SPEC.replace("[base]\n", ""))  # base settings at the top level
+    assert main(["sweep", str(spec), "--cache", str(d), "--csv", str(tmp_path / "flat.csv"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "4 from the cache" in err and "flat.csv" in err

@@ -85,7 +85,6 @@ def gaussian_workflows(sweep, samples, dims):
         if sc == "replace":
             tr = curve("multivariate.replace.mean_trace", [1.0], over="tr0")[0]
             grid[2, j].axhline(tr, color=THEORY_COLOR, ls=(0, (4, 2)), lw=0.9, zorder=4)
-            grid[2, j].text(1.05, tr * 1.15, r"$\mathbb{E}\,\mathrm{tr}\,\hat\Sigma_n=\mathrm{tr}\,\Sigma_0$", fontsize="x-small")  # fmt: skip
         grid[0, j].set_title(sc)
         grid[2, j].set_xlabel(GENERATION)
     grid[0, 0].set_ylabel(r"$\|\hat\mu_n-\mu_0\|^2/d$")

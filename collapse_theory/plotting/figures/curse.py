@@ -256,7 +256,7 @@ def tails(gauss, categorical, probs, samples_g=(100, 1000), samples_c=(100, 1000
     loglog(a)
     a.set_ylim(1e-12, 1.0)
     a.set_xlabel(GENERATION)
-    a.set_ylabel(r"tail mass $\hat P_n(|X-\mu_0|>3\sigma_0)$")
+    a.set_ylabel(r"tail mass $\hat P_n(|X-\mu_0|>3\sigma_0)$", fontsize="small")
     letter(a, "a")
     k = len(probs)
     for M in samples_c:
@@ -273,7 +273,7 @@ def tails(gauss, categorical, probs, samples_g=(100, 1000), samples_c=(100, 1000
     b.set_xscale("log")
     b.set_ylim(0.8, k + 1)
     b.set_xlabel(GENERATION)
-    b.set_ylabel(r"surviving support $|\mathrm{supp}\,\hat p_n|$")
+    b.set_ylabel(r"support $|\mathrm{supp}\,\hat p_n|$")
     letter(b, "b")
     handles = [Line2D([], [], **cue(allm.index(M))) for M in allm]
     labels = [f"$M={M}$" for M in allm]
@@ -283,9 +283,17 @@ def tails(gauss, categorical, probs, samples_g=(100, 1000), samples_c=(100, 1000
         Line2D([], [], color="0.3", ls=":"),
     ]
     labels += [
-        r"variance collapse alone: $2\Phi(-3\sigma_0/\tilde\sigma_n)$, $\log\tilde\sigma_n^2=\mathbb{E}\log\hat\sigma_n^2$",
+        r"variance collapse alone: $2\Phi(-3\sigma_0/\tilde\sigma_n)$",
         r"exact $\mathbb{E}$ support at $n=1$",
         "mean time to one state (diffusion)",
     ]
-    legend_below(fig, handles, labels, ncol=3, note=f"lines: chain medians; {BAND_TEXT}; b: Zipf truth, $K={k}$")
+    legend_below(
+        fig,
+        handles,
+        labels,
+        ncol=3,
+        note=f"lines: chain medians; {BAND_TEXT}; a: "
+        + r"$\log\tilde\sigma_n^2=\mathbb{E}\log\hat\sigma_n^2$ (registry), $\hat\mu_n=\mu_0$"
+        + f"; b: Zipf truth, $K={k}$",
+    )
     return fig, axes

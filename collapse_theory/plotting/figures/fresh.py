@@ -89,10 +89,12 @@ def cardinality_proportion(grid_sweep, reals, synths, total_sweep, totals, fract
             hi.append(m + 1.96 * se)
         b.errorbar(fractions, ys, yerr=[np.subtract(ys, lo), np.subtract(hi, ys)], ls="none", marker=c["marker"], ms=3, color=c["color"], label=f"$M={M}$")  # fmt: skip
     loglog(b)
+    lo, hi = b.get_ylim()
+    b.set_ylim(lo / 12, hi)  # room for the legend below the curves
     b.set_xlabel(r"real fraction $\alpha = R/M$")
     b.set_ylabel(r"stationary $\|\hat\mu-\mu_0\|^2$")
     hb, lb = b.get_legend_handles_labels()
-    b.legend(hb + [Line2D([], [], color="0.3", ls=(0, (4, 2)))], lb + ["closed form $e^\\ast(M,\\alpha)$"], fontsize="x-small", loc="upper right")  # fmt: skip
+    b.legend(hb + [Line2D([], [], color="0.3", ls=(0, (4, 2)))], lb + ["closed form $e^\\ast(M,\\alpha)$"], fontsize="x-small", loc="lower left", ncol=2)  # fmt: skip
     letter(b, "b")
     chains = grid_sweep.cells[0].config.chains
     _note(fig, f"fresh data, split mixing; a: numbers = simulation / closed form; {chains} chains per cell")
