@@ -22,6 +22,7 @@ from collapse_theory.families.spec import FamilySpec as FamilySpec
 from collapse_theory.families.user import estimator as estimator
 from collapse_theory.results import SimulationResult as SimulationResult
 from collapse_theory.results import load as load
+from collapse_theory.sweeps import sweep as sweep
 
 __version__ = "0.1.0"
 
@@ -38,6 +39,7 @@ __all__ = [
     "register_family",
     "run",
     "simulate",
+    "sweep",
     "__version__",
 ]
 

@@ -84,22 +84,29 @@ class Decomposition:
             lines.append(f"{int(g):>6}" + "".join(f"{x:>22}" for x in cells))
         return "\n".join(lines)
 
-    def figure(self, path):
-        """Save a two-panel figure: the runs, and the contributions, with 95% bands."""
-        from collapse_theory.plotting.curves import plot_mc_band
-        from collapse_theory.plotting.style import new_figure
+    def figure(self, path, style: str = "neurips"):
+        """Save the figure of :func:`collapse_theory.plotting.figures.diagnostics.error_decomposition`.
 
-        fig, (a, b) = new_figure(2, 1, height=4.4)
-        for i, (k, (m, s)) in enumerate(self.runs.items()):
-            plot_mc_band(a, self.generations, m, s, label=k, color=f"C{i}")
-        a.set_ylabel(self.metric)
-        a.legend(frameon=False, ncol=2)
-        for i, (k, (m, s)) in enumerate(self.contributions.items()):
-            plot_mc_band(b, self.generations, m, s, label=k, color=f"C{i}")
-        b.axhline(0.0, color="k", lw=0.5)
-        b.set_ylabel(f"contribution to {self.metric}")
-        b.legend(frameon=False, ncol=2)
-        fig.savefig(path)
+        Writes ``path`` and its PDF / PNG sibling (same stem), in the venue ``style``; a) the five
+        runs on a log axis with 95 % intervals in log space, b) each source's contribution with
+        its paired 95 % interval; one colour per source in both panels. Returns ``path``.
+        """
+        from pathlib import Path
+
+        import matplotlib.pyplot as plt
+
+        from collapse_theory.plotting.figures.diagnostics import error_decomposition
+        from collapse_theory.plotting.panels import tidy
+        from collapse_theory.plotting.save import save_figure
+        from collapse_theory.plotting.style import style as venue_style
+
+        path = Path(path)
+        with venue_style(style):
+            fig, _ = error_decomposition(self)
+            tidy(fig)
+            suffix = path.suffix.lstrip(".") or "png"
+            save_figure(fig, path.with_suffix(""), [suffix] + [f for f in ("pdf", "png") if f != suffix])
+        plt.close(fig)
         return path
 
 

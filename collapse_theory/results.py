@@ -103,6 +103,15 @@ class SimulationResult:
             raise KeyError(f"unknown metric {name!r}; have {', '.join(self.values)}")
         return summarize(self.values[name])
 
+    def to_dataframe(self, metrics: list[str] | None = None):
+        """A tidy ``pandas.DataFrame``: configuration columns, ``generation``, ``metric``, mean, se, quantiles.
+
+        See :func:`collapse_theory.tables.result_table` (one row per recorded generation and metric).
+        """
+        from collapse_theory.tables import result_table
+
+        return result_table(self, metrics)
+
     @property
     def metrics(self) -> dict[str, dict]:
         """The JSON contract's ``metrics`` block: name -> lists per recorded generation.
