@@ -19,12 +19,12 @@ recompile.
 
 Chains are sharded over the local devices (``jax.shard_map`` over a one-axis mesh; every
 device runs the same per-device program on its own multiple of 64 lanes), and over processes
-(:mod:`collapse_theory.distributed`). The host loop (:mod:`collapse_theory.driver`) walks the
+(:mod:`collapse_theory.runtime.distributed`). The host loop (:mod:`collapse_theory.runtime.driver`) walks the
 recorded generations segment by segment with no host sync inside the generation loop, keeping
 only the per-chain metrics at recorded generations (memory O(chains x recorded x metrics)), or,
-for large runs, only streamed summaries (memory O(chunk); :mod:`collapse_theory.streaming`).
-Runs can be checkpointed and resumed (:mod:`collapse_theory.checkpoint`), and compiled programs
-are cached on disk across processes (:mod:`collapse_theory.compile_cache`).
+for large runs, only streamed summaries (memory O(chunk); :mod:`collapse_theory.summaries.streaming`).
+Runs can be checkpointed and resumed (:mod:`collapse_theory.runtime.checkpoint`), and compiled programs
+are cached on disk across processes (:mod:`collapse_theory.runtime.compile_cache`).
 
 Randomness: generation t of chain c uses the key ``fold(run_key, t)`` with
 ``run_key = fold(key_from_seed(seed), GENERATIONS)`` (:mod:`collapse_theory.random.purposes`)
@@ -45,12 +45,12 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from collapse_theory import compile_cache
 from collapse_theory.config import SCENARIO_SETTINGS, ConfigError, SimConfig
 from collapse_theory.families.spec import BuildContext, FamilySpec
-from collapse_theory.plan import LANE_MULTIPLE, MEMORY_BUDGET_BYTES, round_lanes
 from collapse_theory.random import bits
 from collapse_theory.results import SimulationResult
+from collapse_theory.runtime import compile_cache
+from collapse_theory.runtime.plan import LANE_MULTIPLE, MEMORY_BUDGET_BYTES, round_lanes
 from collapse_theory.scenarios import build_scenario
 
 __all__ = ["run", "simulate", "MEMORY_BUDGET_BYTES", "LANE_MULTIPLE"]
@@ -96,7 +96,7 @@ def run(
         devices: local devices to shard the chains over (default: all); results do not depend on it.
         keep_chains: keep every chain's values (True), stream the summaries in bounded memory
             (False), or keep them when they fit comfortably (None).
-        checkpoint: file to checkpoint to and resume from (see :mod:`collapse_theory.checkpoint`).
+        checkpoint: file to checkpoint to and resume from (see :mod:`collapse_theory.runtime.checkpoint`).
         checkpoint_every: seconds between checkpoints (default 300).
         **scenario_settings: ``real_fraction`` and ``mixing`` (fresh), ``real_weight``
             (accumulate, fresh).
@@ -157,13 +157,13 @@ def simulate(
             ``None``: the bar on a terminal, log lines elsewhere once a run has taken 10 s.
         devices: local devices to use, overriding the configuration's (see :class:`SimConfig`).
         keep_chains: keep per-chain values, overriding the configuration's.
-        checkpoint: file to checkpoint to and resume from (:mod:`collapse_theory.checkpoint`).
+        checkpoint: file to checkpoint to and resume from (:mod:`collapse_theory.runtime.checkpoint`).
         checkpoint_every: seconds between checkpoints (default 300).
 
     Returns:
         A :class:`~collapse_theory.results.SimulationResult` with per-chain metrics at every
         recorded generation, or their streamed summaries when chains are not kept. With several
-        processes (:mod:`collapse_theory.distributed`) every process gets the merged summaries
+        processes (:mod:`collapse_theory.runtime.distributed`) every process gets the merged summaries
         and process 0 also the per-chain values.
 
     Raises:
@@ -187,7 +187,7 @@ def simulate(
     if checkpoint_every is not None and not (isinstance(checkpoint_every, (int, float)) and checkpoint_every > 0):
         raise ConfigError(f"--checkpoint-every must be a positive number of seconds, got {checkpoint_every!r}")
     dtype = config.spec.carrier_dtype(config.precision)
-    from collapse_theory.execute import execute
+    from collapse_theory.runtime.execute import execute
 
     with jax.enable_x64(dtype == jnp.float64):
         return execute(config, dtype, progress, checkpoint, checkpoint_every)
@@ -258,7 +258,7 @@ class _Program(NamedTuple):
 def _program(g: _Graph, chunk: int, dtype, devices: tuple) -> _Program:
     """Compile (init, advance, measure) once per program shape, per-device chunk and device set.
 
-    Programs of built-in families are also cached on disk across processes (:mod:`compile_cache`).
+    Programs of built-in families are also cached on disk across processes (:mod:`collapse_theory.runtime.compile_cache`).
     """
     key = None if g.spec.user else compile_cache.program_key(("engine", repr(g), chunk, str(jnp.dtype(dtype))), devices)
     if key is not None:

@@ -187,7 +187,7 @@ def config_from_args(a) -> SimConfig:
 
 def _join(a) -> int:
     """Join a multi-process run when asked (flags or environment); this process's index."""
-    from collapse_theory import distributed
+    from collapse_theory.runtime import distributed
 
     env = any(os.environ.get(v) for v in distributed.ENV.values())
     if a.distributed or env or a.coordinator_address or a.num_processes is not None or a.process_id is not None:
@@ -197,8 +197,8 @@ def _join(a) -> int:
 
 def run(a) -> int:
     """Run the simulation and print the result (with several processes, process 0 prints)."""
-    from collapse_theory.checkpoint import RunInterrupted
     from collapse_theory.engine import simulate
+    from collapse_theory.runtime.checkpoint import RunInterrupted
 
     config = config_from_args(a)
     if a.keep_chains is not None:

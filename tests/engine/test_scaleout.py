@@ -68,7 +68,7 @@ def test_device_count_invariance_4_forced_cpu_devices(tmp_path):
 
 WORKER = """
 import sys, numpy as np, collapse_theory as ct
-from collapse_theory import distributed
+from collapse_theory.runtime import distributed
 pid = int(sys.argv[1])
 assert distributed.initialize("127.0.0.1:" + sys.argv[2], 2, pid) == (pid, 2)
 cfg = ct.SimConfig(**{kw})

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 import collapse_theory as ct
-from collapse_theory import checkpoint as ckpt
-from collapse_theory import plan as plan_mod
-from collapse_theory.moments import BLOCK, Tree
-from collapse_theory.progress import Progress
-from collapse_theory.sketch import CAPACITY, Sketch
-from collapse_theory.streaming import Cell, merge_packed, pack, unpack
+from collapse_theory.runtime import checkpoint as ckpt
+from collapse_theory.runtime import plan as plan_mod
+from collapse_theory.runtime.progress import Progress
 from collapse_theory.summaries import quantile_interval_ranks, summarize
+from collapse_theory.summaries.moments import BLOCK, Tree
+from collapse_theory.summaries.sketch import CAPACITY, Sketch
+from collapse_theory.summaries.streaming import Cell, merge_packed, pack, unpack
 
 MOMENT_FIELDS = ("mean", "se", "ci_low", "ci_high", "kurtosis", "se_trustworthy", "n", "n_finite", "n_nan",
                  "n_posinf", "n_neginf", "finite_only", "mean_log", "mean_log_se")  # fmt: skip

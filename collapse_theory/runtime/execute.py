@@ -1,9 +1,9 @@
 """One simulation from a validated configuration to its result: plan, compile, run, merge.
 
 :func:`execute` is what :func:`collapse_theory.simulate` calls: it lays the run out
-(:mod:`collapse_theory.plan`), resumes from a checkpoint if there is one, compiles (or loads)
-the program, runs the host loop (:mod:`collapse_theory.driver`) and, with several processes,
-merges every process's part on process 0 (:mod:`collapse_theory.distributed`).
+(:mod:`collapse_theory.runtime.plan`), resumes from a checkpoint if there is one, compiles (or loads)
+the program, runs the host loop (:mod:`collapse_theory.runtime.driver`) and, with several processes,
+merges every process's part on process 0 (:mod:`collapse_theory.runtime.distributed`).
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from collapse_theory import distributed
-from collapse_theory.checkpoint import Checkpointer, signals_save
 from collapse_theory.config import SimConfig
-from collapse_theory.driver import Collector, drive
-from collapse_theory.plan import Plan, make_plan
-from collapse_theory.progress import Progress
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 from collapse_theory.results import SimulationResult, Timing, summary_warnings
-from collapse_theory.streaming import merge_packed, pack, unpack
+from collapse_theory.runtime import distributed
+from collapse_theory.runtime.checkpoint import Checkpointer, signals_save
+from collapse_theory.runtime.driver import Collector, drive
+from collapse_theory.runtime.plan import Plan, make_plan
+from collapse_theory.runtime.progress import Progress
 from collapse_theory.summaries import MetricSummary, summarize, summarize_streamed
+from collapse_theory.summaries.streaming import merge_packed, pack, unpack
 
 __all__ = ["execute"]
 

@@ -16,8 +16,8 @@ statistic (the smallest item y with R^(y) >= j + 1) lies between the exact order
 x_(j - E) and x_(j + E) (0-based; proof in docs/scale-out.md). Up to CAPACITY values nothing is
 compacted and the sketch is exact (E = 0).
 
-Built over blocks of :data:`collapse_theory.moments.BLOCK` chains along the canonical tree
-of :class:`collapse_theory.moments.Tree`, the sketch of a metric is a deterministic function of
+Built over blocks of :data:`collapse_theory.summaries.moments.BLOCK` chains along the canonical tree
+of :class:`collapse_theory.summaries.moments.Tree`, the sketch of a metric is a deterministic function of
 the values and the chain count, whatever the chunking, device or process count. Its error, for
 n values in N = n / BLOCK blocks, is about ``(log2 N - 1) * n / (4 * CAPACITY)`` ranks
 (``8e-4 n`` for n = 5e7, ``1e-3 n`` for 1e9); each summary reports the exact E.

@@ -13,8 +13,8 @@ from typing import NamedTuple
 import jax
 
 from collapse_theory.config import ConfigError, SimConfig
-from collapse_theory.moments import BLOCK
-from collapse_theory.streaming import cell_bytes
+from collapse_theory.summaries.moments import BLOCK
+from collapse_theory.summaries.streaming import cell_bytes
 
 __all__ = [
     "Plan",

@@ -19,9 +19,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from collapse_theory.checkpoint import Checkpointer, Resume, stop_requested
-from collapse_theory.plan import Plan
-from collapse_theory.streaming import Cell, pack, unpack
+from collapse_theory.runtime.checkpoint import Checkpointer, Resume, stop_requested
+from collapse_theory.runtime.plan import Plan
+from collapse_theory.summaries.streaming import Cell, pack, unpack
 
 __all__ = ["Collector", "drive", "DEPTH", "SEGMENTS"]
 

@@ -20,9 +20,9 @@ One layer for every consumer (``SimulationResult.summary``, the JSON contract, t
   small population value (3 for a normal, 3 + 12 / k for a chi-square with k degrees of freedom)
   and pass once n exceeds a few times it.
 * **The same numbers kept or streamed.** Counts and moments are reduced over fixed blocks of
-  chain indices merged along one canonical tree (:mod:`collapse_theory.moments`), both for kept
+  chain indices merged along one canonical tree (:mod:`collapse_theory.summaries.moments`), both for kept
   values (:func:`summarize`) and for streamed ones (:func:`summarize_streamed`,
-  :mod:`collapse_theory.streaming`), so they are bit-identical whatever the chunking, device or
+  :mod:`collapse_theory.summaries.streaming`), so they are bit-identical whatever the chunking, device or
   process count; streamed quantiles come from a sketch with a stated rank error.
 
 References:
@@ -39,9 +39,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from collapse_theory.moments import Moments
-from collapse_theory.sketch import Sketch
-from collapse_theory.streaming import Cell
+from collapse_theory.summaries.moments import Moments
+from collapse_theory.summaries.sketch import Sketch
+from collapse_theory.summaries.streaming import Cell
 
 __all__ = [
     "CI_LEVEL",
@@ -77,7 +77,7 @@ class MetricSummary(NamedTuple):
             positive (NaN elsewhere).
         rank_error: ``int64[R]``, the quantiles' rank-error bound E: 0 for kept values (exact
             order statistics); for streamed ones each quantile lies within E ranks of the exact
-            one and the intervals are widened by E ranks (:mod:`collapse_theory.sketch`).
+            one and the intervals are widened by E ranks (:mod:`collapse_theory.summaries.sketch`).
 
     """
 

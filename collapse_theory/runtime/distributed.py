@@ -1,7 +1,7 @@
 """Many processes (hosts): ``jax.distributed`` start-up and the exchange of results.
 
 Every process runs the same ``simulate`` call on its own contiguous, block-aligned range of
-chains (:func:`collapse_theory.plan.chain_range`; the random streams are keyed by the global
+chains (:func:`collapse_theory.runtime.plan.chain_range`; the random streams are keyed by the global
 chain index, so the values are those of a single-process run). Nothing is computed across
 processes: at the end each process sends its part (per-chain values, or the few tree nodes of
 its streamed summaries) to process 0 through the distributed runtime's key-value store, which

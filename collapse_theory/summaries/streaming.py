@@ -2,10 +2,10 @@
 
 A :class:`Cell` summarises one metric at one recorded generation. Values arrive in chain order
 (one chunk at a time, from any chunk size); the cell copies them into a buffer of
-:data:`~collapse_theory.moments.BLOCK` values and reduces each full block to its
-:class:`~collapse_theory.moments.Moments` (and, when streaming, a
-:class:`~collapse_theory.sketch.Sketch` of its values), merged along the canonical tree of
-:class:`~collapse_theory.moments.Tree`. The kept-chains summaries
+:data:`~collapse_theory.summaries.moments.BLOCK` values and reduces each full block to its
+:class:`~collapse_theory.summaries.moments.Moments` (and, when streaming, a
+:class:`~collapse_theory.summaries.sketch.Sketch` of its values), merged along the canonical tree of
+:class:`~collapse_theory.summaries.moments.Tree`. The kept-chains summaries
 (:func:`collapse_theory.summaries.summarize`) feed the whole row through the same class, so the
 counts, mean, standard error, kurtosis and mean of logs are bit-identical between the two paths;
 quantiles are exact from kept values and within the sketch's stated rank error when streamed.
@@ -20,8 +20,8 @@ import io
 
 import numpy as np
 
-from collapse_theory.moments import BLOCK, Moments, Tree, leaf, merge
-from collapse_theory.sketch import Sketch
+from collapse_theory.summaries.moments import BLOCK, Moments, Tree, leaf, merge
+from collapse_theory.summaries.sketch import Sketch
 
 __all__ = ["Cell", "pack", "unpack", "merge_packed", "cell_bytes"]
 
@@ -92,7 +92,7 @@ class Cell:
 
 def cell_bytes(chains: int) -> int:
     """An upper bound on one streaming cell's memory for ``chains`` chains (tree stack of sketches)."""
-    from collapse_theory.sketch import CAPACITY
+    from collapse_theory.summaries.sketch import CAPACITY
 
     height = max(1, int(np.ceil(np.log2(max(chains, 1) / BLOCK + 1))) + 1)
     return BLOCK * 8 + height * 2 * CAPACITY * 8 + 2 * CAPACITY * 8
