@@ -1,0 +1,74 @@
+"""The live-support kernels of the Poisson and categorical families: exact laws and stream invariance.
+
+Budget: each statistical test fails a correct implementation with probability at most ``ALPHA``
+(``tests/budget.py``), split evenly over its assertions; the KS tests of the randomized PIT
+(``ct.testing.assert_exact_law``) are exact-level tests for discrete laws.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats as st
+from budget import ALPHA
+
+from collapse_theory.families import poisson as pf
+from collapse_theory.random import bits
+from collapse_theory.testing.laws import assert_exact_law
+
+# Rates on both sides of the inversion / PTRS switch at 10, plus one above float32's ulp 1 / 2**4.
+RATES = (0.3, 3.0, 9.99, 10.0, 57.3, 1000.0, 2.0e5)
+N_POIS = 20_000
+
+
+_poisson_total = jax.jit(pf.poisson_total, static_argnums=3)
+
+
+def test_poisson_total_exact_law_each_rate():
+    chains = jnp.arange(N_POIS * len(RATES), dtype=jnp.uint32)
+    lam = jnp.repeat(jnp.asarray(RATES, jnp.float32), N_POIS)
+    x = np.asarray(_poisson_total(bits.key_from_seed(5), chains, lam, jnp.float32)).reshape(len(RATES), N_POIS)
+    for i, rate in enumerate(RATES):
+        assert_exact_law(x[i], st.poisson(rate), false_fail_rate=ALPHA / len(RATES), what=f"Poisson({rate})")
+
+
+def test_poisson_total_lane_values_do_not_depend_on_the_batch():
+    """A lane's value is a function of (key, chain, rate): the same chain gives the same count when
+    its neighbours are dead (compacted buffers), alive (full width) or of the other method."""
+    key = bits.key_from_seed(6)
+    n = 4096
+    chains = jnp.arange(n, dtype=jnp.uint32)
+    rng = np.random.default_rng(0)
+    lam = rng.choice(np.array([0.0, 0.5, 4.0, 12.0, 300.0]), size=n)
+    f32 = jnp.float32
+    full = np.asarray(_poisson_total(key, chains, jnp.asarray(lam, f32), f32))
+    for keep in (0.5, 0.1, 0.01):  # fewer live lanes: smaller buffers serve them
+        mask = rng.random(n) < keep
+        part = np.asarray(_poisson_total(key, chains, jnp.asarray(np.where(mask, lam, 0.0), f32), f32))
+        np.testing.assert_array_equal(part[mask], full[mask])
+        np.testing.assert_array_equal(part[~mask], 0.0)
+    shifted = np.asarray(_poisson_total(key, jnp.roll(chains, 100), jnp.asarray(np.roll(lam, 100), f32), f32))
+    np.testing.assert_array_equal(shifted, np.roll(full, 100))
+
+
+def test_poisson_total_absorbing_and_invalid():
+    key = bits.key_from_seed(7)
+    chains = jnp.arange(6, dtype=jnp.uint32)
+    lam = jnp.asarray([0.0, np.nan, -1.0, np.inf, 0.0, 2.0], jnp.float32)
+    x = np.asarray(_poisson_total(key, chains, lam, jnp.float32))
+    np.testing.assert_array_equal(x[[0, 4]], 0.0)
+    assert np.all(np.isnan(x[1:4]))
+    assert x[5] == np.round(x[5]) and x[5] >= 0
+
+
+def test_poisson_total_float64_law():
+    dtype = jnp.float64
+    with jax.enable_x64(True):
+        chains = jnp.arange(N_POIS, dtype=jnp.uint32)
+        x = np.asarray(
+            jax.jit(pf.poisson_total, static_argnums=3)(
+                bits.key_from_seed(8), chains, jnp.full((N_POIS,), 37.5, dtype), dtype
+            )
+        )
+    assert_exact_law(x, st.poisson(37.5), false_fail_rate=ALPHA, what="Poisson(37.5) float64")
