@@ -7,6 +7,8 @@ Budget: each statistical test fails a correct implementation with probability at
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -72,3 +74,68 @@ def test_poisson_total_float64_law():
             )
         )
     assert_exact_law(x, st.poisson(37.5), false_fail_rate=ALPHA, what="Poisson(37.5) float64")
+
+
+# ---------------------------------------------------------------- categorical: the live multinomial
+
+K_LIVE, N_DRAWS, N_CAT = 37, 50, 20_000
+_P = np.random.default_rng(3).random(K_LIVE) * (np.arange(K_LIVE) % 3 != 1)  # a third of the states dead
+P_LIVE = _P / _P.sum()
+# Marginals (Binomial(n, p_k)) of single states and of sets of states (sums of multinomial counts
+# are binomial): a wrong split at any depth of the tree moves one of these laws.
+SETS = ((0,), (2,), (5,), (35,), (0, 2), tuple(range(0, 18)), tuple(range(9, 37, 2)))
+
+
+@functools.cache
+def _live_counts():
+    from collapse_theory.families.categorical import _live_multinomial
+
+    f = jax.jit(_live_multinomial, static_argnums=4)
+    probs = jnp.broadcast_to(jnp.asarray(P_LIVE, jnp.float32), (N_CAT, K_LIVE))
+    chains = jnp.arange(N_CAT, dtype=jnp.uint32)
+    return f, np.asarray(f(bits.key_from_seed(9), chains, jnp.float32(N_DRAWS), probs, jnp.float32))
+
+
+def test_live_multinomial_exact_marginal_laws():
+    _, x = _live_counts()
+    for s in SETS:
+        assert_exact_law(
+            x[:, list(s)].sum(axis=1),
+            st.binom(N_DRAWS, P_LIVE[list(s)].sum()),
+            false_fail_rate=ALPHA / len(SETS),
+            what=f"counts of states {s}",
+        )
+    # Negative control: the same test rejects a law whose probability is off by 5 %.
+    wrong = assert_exact_law(x[:, :18].sum(axis=1), st.binom(N_DRAWS, 1.05 * P_LIVE[:18].sum()), raise_on_failure=False)
+    assert not wrong.passed
+
+
+def test_live_multinomial_dead_states_stay_dead_and_counts_sum_to_n():
+    _, x = _live_counts()
+    np.testing.assert_array_equal(x[:, P_LIVE == 0], 0.0)
+    np.testing.assert_array_equal(x.sum(axis=1), N_DRAWS)
+    assert np.array_equal(x, np.round(x)) and x.min() >= 0
+
+
+def test_live_multinomial_chain_values_do_not_depend_on_other_chains():
+    """A chain's counts are a function of (key, chain, probs): killing states of the other chains
+    (fewer random nodes, fewer pages) or rolling the batch leaves them unchanged."""
+    f, full = _live_counts()
+    key = bits.key_from_seed(9)
+    chains = jnp.arange(N_CAT, dtype=jnp.uint32)
+    probs = np.broadcast_to(P_LIVE, (N_CAT, K_LIVE)).copy()
+    keep = np.zeros(N_CAT, bool)
+    keep[::50] = True
+    probs[~keep] = 0.0
+    probs[~keep, 4] = 1.0  # the other chains absorbed in state 4: no random node at all
+    part = np.asarray(f(key, chains, jnp.float32(N_DRAWS), jnp.asarray(probs, jnp.float32), jnp.float32))
+    np.testing.assert_array_equal(part[keep], full[keep])
+    np.testing.assert_array_equal(part[~keep, 4], N_DRAWS)
+    rolled = f(
+        key,
+        jnp.roll(chains, 7),
+        jnp.float32(N_DRAWS),
+        jnp.broadcast_to(jnp.asarray(P_LIVE, jnp.float32), (N_CAT, K_LIVE)),
+        jnp.float32,
+    )
+    np.testing.assert_array_equal(np.asarray(rolled), np.roll(full, 7, axis=0))
