@@ -139,3 +139,22 @@ def test_live_multinomial_chain_values_do_not_depend_on_other_chains():
         jnp.float32,
     )
     np.testing.assert_array_equal(np.asarray(rolled), np.roll(full, 7, axis=0))
+
+
+# ---------------------------------------------------------------- Gaussian: the lean chi-square
+
+
+def test_gaussian_log_chi2_is_bit_identical_to_the_library_sampler():
+    """Same streams and attempt sequence as ``random.gamma.log_chi2`` (cheaper compaction only),
+    on degrees of freedom that take every path: 0 (-inf), the boost (< 2), and rejections."""
+    from collapse_theory.families.gaussian import univariate
+    from collapse_theory.random import gamma
+
+    n = 50_000
+    chains = jnp.arange(n, dtype=jnp.uint32)
+    dof = jnp.asarray(np.resize([0.0, 1.0, 0.5, 2.0, 3.0, 9.0, 99.0], n), jnp.float32)
+    key = bits.key_from_seed(3)
+    first = bits.uniform(bits.fold(key, 1), chains, gamma.UNIFORMS_PER_DRAW, jnp.float32)
+    ref = jax.jit(gamma.log_chi2, static_argnums=3)(key, chains, dof, jnp.float32, first)
+    new = jax.jit(univariate._log_chi2, static_argnums=3)(key, chains, dof, jnp.float32, first)
+    np.testing.assert_array_equal(np.asarray(new), np.asarray(ref))
