@@ -22,10 +22,12 @@ from collapse_theory.families.spec import FamilySpec as FamilySpec
 from collapse_theory.families.user import estimator as estimator
 from collapse_theory.results import SimulationResult as SimulationResult
 from collapse_theory.results import load as load
+from collapse_theory.sweeps import sweep as sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "testing",
     "ConfigError",
     "FamilySpec",
     "SimConfig",
@@ -37,5 +39,15 @@ __all__ = [
     "register_family",
     "run",
     "simulate",
+    "sweep",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """``ct.testing``: the testing toolkit, imported on first use (it imports scipy and hypothesis)."""
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module("collapse_theory.testing")
+    raise AttributeError(f"module 'collapse_theory' has no attribute {name!r}")

@@ -62,6 +62,8 @@ RUN_SETTINGS = (
     "chunk_size",
     "metrics",
     *SCENARIO_SETTINGS,
+    "devices",
+    "keep_chains",
 )
 MAX_GENERATIONS = 10**7
 MAX_CHAINS = 2**32
@@ -142,6 +144,9 @@ class SimConfig:
         real_fraction, mixing: the fresh workflow (alpha in [0, 1], default 0.5; ``split`` = exactly
             round(alpha M) real points, default, or ``mixture`` = each point real w.p. alpha).
         real_weight: total weight w of the real data in the fit (accumulate, fresh; He, Xu & Cheng).
+        devices: local JAX devices to shard the chains over (None = all); results do not depend on it.
+        keep_chains: keep every chain's values (True), stream the summaries in bounded memory
+            (False), or keep them only when they fit comfortably (None; see ``docs/scale-out.md``).
         spec: the family spec with the family's own settings (see ``ct.family``).
 
     """
@@ -160,6 +165,8 @@ class SimConfig:
     real_fraction: float | None
     mixing: str | None
     real_weight: float | None
+    devices: int | None
+    keep_chains: bool | None
     spec: FamilySpec
 
     def __init__(
@@ -178,6 +185,8 @@ class SimConfig:
         real_fraction: float | None = None,
         mixing: str | None = None,
         real_weight: float | None = None,
+        devices: int | None = None,
+        keep_chains: bool | None = None,
         spec: FamilySpec | None = None,
         **settings,
     ):
@@ -207,6 +216,8 @@ class SimConfig:
             real_fraction=real_fraction,
             mixing=mixing,
             real_weight=real_weight,
+            devices=devices,
+            keep_chains=keep_chains,
             spec=spec,
         )
         for k, v in values.items():
@@ -307,6 +318,10 @@ class SimConfig:
         chains = check_int(self.chains, "chains", lo=1, hi=MAX_CHAINS)
         seed = check_int(self.seed, "seed", lo=0, hi=2**63 - 1)
         chunk = None if self.chunk_size is None else check_int(self.chunk_size, "chunk_size", lo=1)
+        devices = None if self.devices is None else check_int(self.devices, "devices", lo=1)
+        if self.keep_chains is not None and not isinstance(self.keep_chains, (bool, np.bool_)):
+            raise err(f"keep_chains must be True, False or None, got {self.keep_chains!r}")
+        keep = None if self.keep_chains is None else bool(self.keep_chains)
         samples, schedule = self.samples, self.samples_schedule
         if schedule is not None:
             if samples is not None:
@@ -335,6 +350,8 @@ class SimConfig:
             chunk_size=chunk,
             record=record,
             metrics=metrics,
+            devices=devices,
+            keep_chains=keep,
             **scenario_settings,
         )
         if c.population() and not c.spec.supports_population():
@@ -433,6 +450,8 @@ class UnavailableSpec(FamilySpec):
     """The spec of a user family loaded from a saved result: its settings, but not its functions."""
 
     user = True
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     name: str = ""  # type: ignore[misc]
     saved: dict | None = None

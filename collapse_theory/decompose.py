@@ -26,7 +26,8 @@ import math
 import numpy as np
 
 from collapse_theory.config import ConfigError, SimConfig
-from collapse_theory.results import SimulationResult
+from collapse_theory.results import SimulationResult, summary_warnings
+from collapse_theory.summaries import summarize
 
 __all__ = ["Decomposition", "SOURCES", "decompose", "variants"]
 
@@ -43,6 +44,8 @@ class Decomposition:
         runs: run name -> (mean[R], se[R]); names ``all``, ``no_<source>``, ``none``.
         contributions: source (or ``interaction``) -> (mean[R], se[R]) of paired differences.
         configs: run name -> the configuration that produced it.
+        warnings: chains whose value (or paired difference) is not finite, per run and source:
+            the means and standard errors are over the finite chains.
 
     """
 
@@ -51,6 +54,7 @@ class Decomposition:
     runs: dict[str, tuple[np.ndarray, np.ndarray]]
     contributions: dict[str, tuple[np.ndarray, np.ndarray]]
     configs: dict[str, SimConfig]
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict:
         """JSON-ready dict (non-finite numbers as None)."""
@@ -64,6 +68,7 @@ class Decomposition:
             "runs": {k: {"mean": arr(m), "se": arr(s)} for k, (m, s) in self.runs.items()},
             "contributions": {k: {"mean": arr(m), "se": arr(s)} for k, (m, s) in self.contributions.items()},
             "configs": {k: c.to_dict() for k, c in self.configs.items()},
+            "warnings": list(self.warnings),
         }
 
     def table(self) -> str:
@@ -79,22 +84,29 @@ class Decomposition:
             lines.append(f"{int(g):>6}" + "".join(f"{x:>22}" for x in cells))
         return "\n".join(lines)
 
-    def figure(self, path):
-        """Save a two-panel figure: the runs, and the contributions, with 95% bands."""
-        from collapse_theory.plotting.curves import plot_mc_band
-        from collapse_theory.plotting.style import new_figure
+    def figure(self, path, style: str = "neurips"):
+        """Save the figure of :func:`collapse_theory.plotting.figures.diagnostics.error_decomposition`.
 
-        fig, (a, b) = new_figure(2, 1, height=4.4)
-        for i, (k, (m, s)) in enumerate(self.runs.items()):
-            plot_mc_band(a, self.generations, m, s, label=k, color=f"C{i}")
-        a.set_ylabel(self.metric)
-        a.legend(frameon=False, ncol=2)
-        for i, (k, (m, s)) in enumerate(self.contributions.items()):
-            plot_mc_band(b, self.generations, m, s, label=k, color=f"C{i}")
-        b.axhline(0.0, color="k", lw=0.5)
-        b.set_ylabel(f"contribution to {self.metric}")
-        b.legend(frameon=False, ncol=2)
-        fig.savefig(path)
+        Writes ``path`` and its PDF / PNG sibling (same stem), in the venue ``style``; a) the five
+        runs on a log axis with 95 % intervals in log space, b) each source's contribution with
+        its paired 95 % interval; one colour per source in both panels. Returns ``path``.
+        """
+        from pathlib import Path
+
+        import matplotlib.pyplot as plt
+
+        from collapse_theory.plotting.figures.diagnostics import error_decomposition
+        from collapse_theory.plotting.panels import tidy
+        from collapse_theory.plotting.save import save_figure
+        from collapse_theory.plotting.style import style as venue_style
+
+        path = Path(path)
+        with venue_style(style):
+            fig, _ = error_decomposition(self)
+            tidy(fig)
+            suffix = path.suffix.lstrip(".") or "png"
+            save_figure(fig, path.with_suffix(""), [suffix] + [f for f in ("pdf", "png") if f != suffix])
+        plt.close(fig)
         return path
 
 
@@ -124,8 +136,10 @@ def variants(config: SimConfig) -> dict[str, SimConfig]:
 
 
 def _mean_se(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(invalid="ignore"):
-        return v.mean(axis=1), v.std(axis=1, ddof=1) / math.sqrt(v.shape[1])
+    """Mean and SE over the finite chains (the counts of the others go to the warnings)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = summarize(v)
+    return s.mean, s.se
 
 
 def decompose(config: SimConfig, metric: str = "w2_sq", *, progress: bool | None = None) -> Decomposition:
@@ -148,9 +162,14 @@ def decompose(config: SimConfig, metric: str = "w2_sq", *, progress: bool | None
     configs = variants(config.replace(metrics=(metric,)))
     results: dict[str, SimulationResult] = {k: simulate(c, progress=progress) for k, c in configs.items()}
     values = {k: r.values[metric] for k, r in results.items()}
+    with np.errstate(invalid="ignore", over="ignore"):
+        diffs = {s: values["all"] - values[f"no_{s}"] for s in SOURCES}
+        diffs["interaction"] = values["all"] - (values["none"] + sum(diffs[s] for s in SOURCES))
     runs = {k: _mean_se(v) for k, v in values.items()}
-    contributions = {s: _mean_se(values["all"] - values[f"no_{s}"]) for s in SOURCES}
-    explained = values["none"] + sum(values["all"] - values[f"no_{s}"] for s in SOURCES)
-    contributions["interaction"] = _mean_se(values["all"] - explained)
+    contributions = {k: _mean_se(v) for k, v in diffs.items()}
     gens = results["all"].generations
-    return Decomposition(metric, np.asarray(gens), runs, contributions, configs)
+    named = {f"{metric} (run {k})": v for k, v in values.items()} | {
+        f"{metric} ({k} contribution)": v for k, v in diffs.items()
+    }
+    warnings = [w for w in summary_warnings(named, gens) if "not finite" in w]
+    return Decomposition(metric, np.asarray(gens), runs, contributions, configs, warnings)

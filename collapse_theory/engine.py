@@ -17,47 +17,43 @@ them (exact sufficient-statistic kernels, ``FamilySpec.capacity_free``) share on
 sample sizes and schedules; programs are cached per process, so seeds and chain counts never
 recompile.
 
-The host walks the recorded generations segment by segment (a progress bar moves between
-segments; there is no host sync inside the generation loop), keeping only the per-chain metrics
-at recorded generations: memory is O(chains x recorded x metrics), never the whole
-chains x generations x samples cube.
+Chains are sharded over the local devices (``jax.shard_map`` over a one-axis mesh; every
+device runs the same per-device program on its own multiple of 64 lanes), and over processes
+(:mod:`collapse_theory.distributed`). The host loop (:mod:`collapse_theory.driver`) walks the
+recorded generations segment by segment with no host sync inside the generation loop, keeping
+only the per-chain metrics at recorded generations (memory O(chains x recorded x metrics)), or,
+for large runs, only streamed summaries (memory O(chunk); :mod:`collapse_theory.streaming`).
+Runs can be checkpointed and resumed (:mod:`collapse_theory.checkpoint`), and compiled programs
+are cached on disk across processes (:mod:`collapse_theory.compile_cache`).
 
 Randomness: generation t of chain c uses the key ``fold(run_key, t)`` with
 ``run_key = fold(key_from_seed(seed), GENERATIONS)`` (:mod:`collapse_theory.random.purposes`)
 and counters indexed by the global chain index c, so results do not depend on the chunk size,
-and a run of G generations is a prefix of a run of G' > G generations (tested).
+device count or process count, and a run of G generations is a prefix of a run of G' > G generations (tested).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import sys
-import time
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
+from collapse_theory import compile_cache
 from collapse_theory.config import SCENARIO_SETTINGS, ConfigError, SimConfig
 from collapse_theory.families.spec import BuildContext, FamilySpec
-from collapse_theory.progress import Progress
+from collapse_theory.plan import LANE_MULTIPLE, MEMORY_BUDGET_BYTES, round_lanes
 from collapse_theory.random import bits
-from collapse_theory.random import purposes as tags
-from collapse_theory.results import SimulationResult, Timing, summary_warnings
+from collapse_theory.results import SimulationResult
 from collapse_theory.scenarios import build_scenario
 
 __all__ = ["run", "simulate", "MEMORY_BUDGET_BYTES", "LANE_MULTIPLE"]
-
-MEMORY_BUDGET_BYTES = 512 * 2**20
-"""Approximate per-chunk working-set budget used to choose the automatic chunk size."""
-
-LANE_MULTIPLE = 64
-"""Compiled chunks hold a multiple of this many chains (padding chains are computed and dropped).
-
-XLA picks different vectorisation for tiny batches, which changes results in the last ulp; with
-every chunk a multiple of 64 lanes, chain c's values are bit-identical whatever the chunk size."""
 
 
 def run(
@@ -74,6 +70,10 @@ def run(
     progress: bool | None = None,
     precision: str = "float32",
     metrics: tuple[str, ...] | None = None,
+    devices: int | None = None,
+    keep_chains: bool | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float | None = None,
     **scenario_settings,
 ) -> SimulationResult:
     """Run recursive training of ``family`` under ``scenario``.
@@ -93,6 +93,11 @@ def run(
         precision: ``"float32"`` or ``"float64"`` (the naive-sample Gaussian also ``"float16"``,
             ``"bfloat16"``).
         metrics: subset of metric names to keep.
+        devices: local devices to shard the chains over (default: all); results do not depend on it.
+        keep_chains: keep every chain's values (True), stream the summaries in bounded memory
+            (False), or keep them when they fit comfortably (None).
+        checkpoint: file to checkpoint to and resume from (see :mod:`collapse_theory.checkpoint`).
+        checkpoint_every: seconds between checkpoints (default 300).
         **scenario_settings: ``real_fraction`` and ``mixing`` (fresh), ``real_weight``
             (accumulate, fresh).
 
@@ -128,21 +133,42 @@ def run(
         chunk_size=chunk_size,
         precision=precision,
         metrics=metrics,
+        devices=devices,
+        keep_chains=keep_chains,
         **scenario_settings,
     )
-    return simulate(config, progress=progress)
+    return simulate(config, progress=progress, checkpoint=checkpoint, checkpoint_every=checkpoint_every)
 
 
-def simulate(config: SimConfig, *, progress: bool | None = None) -> SimulationResult:
+def simulate(
+    config: SimConfig,
+    *,
+    progress: bool | None = None,
+    devices: int | None = None,
+    keep_chains: bool | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float | None = None,
+) -> SimulationResult:
     """Run the simulation a configuration describes (a thin front end of :func:`run`'s engine).
 
     Args:
         config: the settings (validated here; invalid ones raise :class:`ConfigError`).
-        progress: show a progress bar on stderr; ``None`` shows it only when stderr is a terminal.
+        progress: show progress on stderr: a bar on a terminal, else a log line every 5 %;
+            ``None``: the bar on a terminal, log lines elsewhere once a run has taken 10 s.
+        devices: local devices to use, overriding the configuration's (see :class:`SimConfig`).
+        keep_chains: keep per-chain values, overriding the configuration's.
+        checkpoint: file to checkpoint to and resume from (:mod:`collapse_theory.checkpoint`).
+        checkpoint_every: seconds between checkpoints (default 300).
 
     Returns:
         A :class:`~collapse_theory.results.SimulationResult` with per-chain metrics at every
-        recorded generation.
+        recorded generation, or their streamed summaries when chains are not kept. With several
+        processes (:mod:`collapse_theory.distributed`) every process gets the merged summaries
+        and process 0 also the per-chain values.
+
+    Raises:
+        ConfigError: an invalid setting, or a run that cannot fit in memory.
+        RunInterrupted: a checkpointed run stopped on a signal (its checkpoint is saved).
 
     Example:
         >>> import collapse_theory as ct
@@ -153,10 +179,18 @@ def simulate(config: SimConfig, *, progress: bool | None = None) -> SimulationRe
     """
     if not isinstance(config, SimConfig):
         raise ConfigError(f"simulate needs a SimConfig, got {type(config).__name__}")
+    if devices is not None:
+        config = config.replace(devices=devices)
+    if keep_chains is not None:
+        config = config.replace(keep_chains=keep_chains)
     config = config.validated()
+    if checkpoint_every is not None and not (isinstance(checkpoint_every, (int, float)) and checkpoint_every > 0):
+        raise ConfigError(f"--checkpoint-every must be a positive number of seconds, got {checkpoint_every!r}")
     dtype = config.spec.carrier_dtype(config.precision)
+    from collapse_theory.execute import execute
+
     with jax.enable_x64(dtype == jnp.float64):
-        return _simulate(config, dtype, progress)
+        return execute(config, dtype, progress, checkpoint, checkpoint_every)
 
 
 class _Graph(NamedTuple):
@@ -212,22 +246,42 @@ class _Program(NamedTuple):
     init: Any
     advance: Any
     measure: Any
+    measure_truth: Any
     names: tuple[str, ...]
     diagnostics: tuple[str, ...]
     warnings: Any
+    put: Any  # host value -> replicated on the mesh
+    place_state: Any  # host leaves -> the sharded carried state
 
 
 @functools.lru_cache(maxsize=32)
-def _program(g: _Graph, chunk: int, dtype) -> _Program:
-    """Compile (init, advance, measure) once per program shape and chunk size."""
+def _program(g: _Graph, chunk: int, dtype, devices: tuple) -> _Program:
+    """Compile (init, advance, measure) once per program shape, per-device chunk and device set.
+
+    Programs of built-in families are also cached on disk across processes (:mod:`compile_cache`).
+    """
+    key = None if g.spec.user else compile_cache.program_key(("engine", repr(g), chunk, str(jnp.dtype(dtype))), devices)
+    with compile_cache.scoped():
+        return _compile(g, chunk, dtype, devices, key)
+
+
+def _compile(g: _Graph, chunk: int, dtype, devices: tuple, key: str | None) -> _Program:
     family, scenario = _build(g, dtype)
     names = family.metric_names
+    mesh = Mesh(np.asarray(devices, dtype=object), ("c",))
     state0_shape = jax.eval_shape(lambda: scenario.init(chunk))
+    # Leaves with a chain axis are sharded over the mesh; others (e.g. a pool's fill count) replicated.
+    twice = jax.eval_shape(lambda: scenario.init(2 * chunk))
+    spec = jax.tree_util.tree_map(lambda a, b: P("c") if a.shape[:1] != b.shape[:1] else P(), state0_shape, twice)
     diag_names: tuple[str, ...] = ()
     if family.diagnostics is not None:
         diag_names = tuple(jax.eval_shape(lambda s: family.diagnostics(scenario.params(s)), state0_shape))
 
-    def advance(state, chains, run_key, sizes_dev, start, stop):
+    def advance(state, lo, run_key, sizes_dev, start, stop):
+        # This device's global chain indices: lanes lo + i * chunk .. of device i.
+        chains = lo + jax.lax.axis_index("c").astype(jnp.uint32) * jnp.uint32(chunk)
+        chains = chains + jnp.arange(chunk, dtype=jnp.uint32)
+
         def body(t, s):
             return scenario.step(bits.fold(run_key, t), chains, s, t, sizes_dev[t])
 
@@ -240,6 +294,13 @@ def _program(g: _Graph, chunk: int, dtype) -> _Program:
         p = jax.tree_util.tree_map(
             lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a, scenario.params(state)
         )
+        return measure_params(p)
+
+    def measure_truth():
+        # Generation 0 is the truth: measured from the float64 truth itself, not its carrier rounding.
+        return measure_params(wide.truth(chunk))
+
+    def measure_params(p):
         m = wide.metrics(p)
         rows = [jnp.asarray(m[k], jnp.float64) for k in names]
         if diag_names:
@@ -248,33 +309,40 @@ def _program(g: _Graph, chunk: int, dtype) -> _Program:
             rows += [jnp.asarray(d[k], jnp.float64) for k in diag_names]
         return jnp.stack(rows)
 
-    chains0 = jnp.arange(chunk, dtype=jnp.uint32)
-    key0 = bits.key_from_seed(0)
-    sizes0 = jnp.zeros((g.generations,), dtype)
-    init_c = jax.jit(scenario.init, static_argnums=0).lower(chunk).compile()
-    state0 = init_c()
-    i0 = jnp.asarray(0, jnp.int32)
-    advance_c = jax.jit(advance).lower(state0, chains0, key0, sizes0, i0, i0).compile()
-    with jax.enable_x64(True):
-        measure_c = jax.jit(measure).lower(state0).compile()
-    return _Program(init_c, advance_c, measure_c, names, diag_names, family.warnings)
+    smap = functools.partial(jax.shard_map, mesh=mesh, check_vma=False)
+    rep = NamedSharding(mesh, P())
+    shardings = jax.tree_util.tree_map(lambda sp: NamedSharding(mesh, sp), spec)
+
+    def put(x):
+        return jax.device_put(np.asarray(x), rep)
+
+    saved = compile_cache.load_programs(key, devices)
+    if saved is not None:
+        init_c, advance_c, measure_c, truth_c = (saved[k] for k in ("init", "advance", "measure", "truth"))
+    else:
+        key0 = put(bits.key_from_seed(0))
+        sizes0 = put(np.zeros((g.generations,), dtype))
+        i0, lo0 = put(np.int32(0)), put(np.uint32(0))
+        init_c = jax.jit(smap(lambda: scenario.init(chunk), in_specs=(), out_specs=spec)).lower().compile()
+        state0 = init_c()
+        advance_s = smap(advance, in_specs=(spec, P(), P(), P(), P(), P()), out_specs=spec)
+        advance_c = jax.jit(advance_s).lower(state0, lo0, key0, sizes0, i0, i0).compile()
+        with jax.enable_x64(True):
+            measure_c = jax.jit(smap(measure, in_specs=(spec,), out_specs=P(None, "c"))).lower(state0).compile()
+            truth_c = jax.jit(smap(measure_truth, in_specs=(), out_specs=P(None, "c"))).lower().compile()
+        compiled = {"init": init_c, "advance": advance_c, "measure": measure_c, "truth": truth_c}
+        compile_cache.store_programs(key, compiled, {})
+    treedef = jax.tree_util.tree_structure(state0_shape)
+
+    def place_state(leaves):
+        placed = [jax.device_put(a, sh) for a, sh in zip(leaves, jax.tree_util.tree_leaves(shardings), strict=True)]
+        return jax.tree_util.tree_unflatten(treedef, placed)
+
+    return _Program(init_c, advance_c, measure_c, truth_c, names, diag_names, family.warnings, put, place_state)
 
 
-def _round_lanes(n: int) -> int:
-    """Lanes of a chunk of ``n`` chains: a multiple of 64 up to 512, then 8 sizes per octave.
-
-    Chunks come in few sizes so that runs with different chain counts share compiled programs
-    (padding lanes are computed and dropped: at most 1/8 of the work above 512 chains).
-    """
-    n = max(int(n), 1)
-    if n <= 8 * LANE_MULTIPLE:
-        return -(-n // LANE_MULTIPLE) * LANE_MULTIPLE
-    step = 2 ** (n.bit_length() - 1) // 8
-    return -(-n // step) * step
-
-
-def _working_set(config: SimConfig, dtype) -> tuple[int, int]:
-    """Bytes per chain of the state that persists across generations and of one generation's work."""
+def _working_set(config: SimConfig, dtype) -> tuple[int, int, int]:
+    """Bytes per chain of the persistent state and of one generation's work, and the measured rows."""
     sizes = config.sizes()
     ctx = BuildContext(
         dtype, config.scenario, int(sizes.max()), int(sizes.sum()), config.precision, config.population()
@@ -290,71 +358,10 @@ def _working_set(config: SimConfig, dtype) -> tuple[int, int]:
             )
         )
         per_step = 4 * sum(math.prod(a.shape) * a.dtype.itemsize for a in jax.tree_util.tree_leaves(probe))
-    return state_bytes, max(64, per_step)
+    rows = len(family.metric_names)
+    if family.diagnostics is not None:
+        rows += len(jax.eval_shape(lambda s: family.diagnostics(scenario.params(s)), state))
+    return state_bytes, max(64, per_step), rows
 
 
-def _chunk_size(config: SimConfig, state_bytes: int, step_bytes: int) -> int:
-    if config.chunk_size is not None:
-        return _round_lanes(min(config.chunk_size, config.chains))
-    budget_chunk = max(1, MEMORY_BUDGET_BYTES // (state_bytes + step_bytes))
-    return _round_lanes(int(min(config.chains, budget_chunk, 65536)))
-
-
-def _simulate(config: SimConfig, dtype, progress: bool | None) -> SimulationResult:
-    from collapse_theory import __version__
-
-    state_bytes, step_bytes = _working_set(config, dtype)
-    chunk = _chunk_size(config, state_bytes, step_bytes)
-    if state_bytes * chunk > 4 * MEMORY_BUDGET_BYTES:
-        raise ConfigError(
-            f"the {config.scenario} pool needs {state_bytes / 2**20:.0f} MiB per chain; "
-            "reduce --generations or --samples"
-        )
-    t0 = time.perf_counter()
-    prog = _program(_graph(config), chunk, dtype)
-    compile_seconds = time.perf_counter() - t0
-    all_names = prog.names + prog.diagnostics
-    names = config.metrics if config.metrics is not None else prog.names
-    rows = [all_names.index(k) for k in (*names, *prog.diagnostics)]
-    run_key = bits.fold(bits.key_from_seed(config.seed), tags.GENERATIONS)
-    sizes_dev = jnp.asarray(config.sizes(), dtype)
-
-    record = np.asarray(config.record, dtype=np.int64)
-    n_chunks = math.ceil(config.chains / chunk)
-    out = np.empty((len(rows), len(record), config.chains), dtype=np.float64)
-    # Segments of at most ~1/50 of the horizon, so the progress bar moves on long runs.
-    seg = max(1, math.ceil(config.generations / 50))
-    bar = Progress(total=n_chunks * int(record[-1]), enabled=progress, stream=sys.stderr)
-    t1 = time.perf_counter()
-    for ci in range(n_chunks):
-        lo = ci * chunk
-        chains = jnp.arange(lo, lo + chunk, dtype=jnp.uint32)
-        state = prog.init()
-        g = 0
-        for ri, r in enumerate(record):
-            while g < r:
-                nxt = int(min(r, g + seg))
-                state = prog.advance(
-                    state, chains, run_key, sizes_dev, jnp.asarray(g, jnp.int32), jnp.asarray(nxt, jnp.int32)
-                )
-                bar.update(nxt - g)
-                g = nxt
-            vals = np.asarray(prog.measure(state), dtype=np.float64)[rows]
-            hi = min(chunk, config.chains - lo)
-            out[:, ri, lo : lo + hi] = vals[:, :hi]
-    run_seconds = time.perf_counter() - t1
-    bar.close()
-    cgps = config.chains * int(record[-1]) / run_seconds if run_seconds > 0 else float("inf")
-    values = {k: out[i] for i, k in enumerate(names)}
-    diagnostics = {k: out[len(names) + i] for i, k in enumerate(prog.diagnostics)}
-    warnings = list(prog.warnings(diagnostics, record)) if prog.warnings is not None and diagnostics else []
-    warnings += summary_warnings(values, record)
-    return SimulationResult(
-        config=config,
-        generations=record,
-        values=values,
-        timing=Timing(compile_seconds, run_seconds, cgps),
-        version=__version__,
-        diagnostics=diagnostics,
-        warnings=warnings,
-    )
+_round_lanes = round_lanes  # the chunk sizes of earlier versions' tests and benchmarks

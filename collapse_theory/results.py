@@ -27,11 +27,18 @@ __all__ = ["Timing", "MetricSummary", "SimulationResult", "ResultFileError", "lo
 
 
 class Timing(NamedTuple):
-    """Wall-clock timing: compilation, steady-state run, and throughput."""
+    """Wall-clock timing: compilation, steady-state run, throughput, and what it ran on."""
 
     compile_seconds: float
     run_seconds: float
     chain_generations_per_second: float
+    devices: int = 1
+    processes: int = 1
+
+    def to_json(self) -> dict:
+        """The JSON contract's ``timing`` (seconds as numbers or null, devices and processes as integers)."""
+        d = self._asdict()
+        return {k: int(v) if k in ("devices", "processes") else _num(v) for k, v in d.items()}
 
 
 class ResultFileError(ValueError):
@@ -48,12 +55,15 @@ def _gens(generations, mask) -> str:
     return ", ".join(map(str, gs[:6])) + (f" and {len(gs) - 6} more" if len(gs) > 6 else "")
 
 
-def summary_warnings(values: dict[str, np.ndarray], generations) -> list[str]:
-    """Warnings the numbers need: non-finite chains after generation 0, untrustworthy standard errors."""
+def summary_warnings(values: dict[str, np.ndarray] | dict[str, MetricSummary], generations) -> list[str]:
+    """Warnings the numbers need: non-finite chains after generation 0, untrustworthy standard errors.
+
+    ``values`` maps names to per-chain values or to their (streamed) summaries.
+    """
     out = []
     later = np.asarray(generations) > 0
     for name, v in values.items():
-        s = summarize(v)
+        s = v if isinstance(v, MetricSummary) else summarize(v)
         bad = (s.n_finite < s.n) & later
         if bad.any():
             i = int(np.argmax(s.n - s.n_finite))
@@ -79,13 +89,16 @@ class SimulationResult:
     Attributes:
         config: the validated configuration (every setting, seed included).
         generations: ``int[R]`` recorded generations.
-        values: metric name -> ``float64[R, chains]`` per-chain values.
-        timing: compile and run time.
+        values: metric name -> ``float64[R, chains]`` per-chain values; empty when the chains
+            were not kept (``keep_chains=False``, or a run too large to keep them).
+        timing: compile and run time, devices and processes.
         version: package version that produced it.
         diagnostics: diagnostics of the fits (e.g. EM convergence) -> ``float64[R, chains]``,
             recorded beside the metrics (``Family.diagnostics``; a user's ``fit`` info).
         warnings: problems the run reports rather than hides: the family's (e.g. EM fits that
             did not converge) and the numbers' (non-finite chains, untrustworthy standard errors).
+        summaries: metric name -> streamed :class:`MetricSummary` when the chains were not kept
+            (empty otherwise: summaries are computed from ``values``).
 
     """
 
@@ -96,12 +109,34 @@ class SimulationResult:
     version: str
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    summaries: dict[str, MetricSummary] = field(default_factory=dict)
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The metrics recorded, kept or streamed."""
+        return list(self.values) or list(self.summaries)
+
+    @property
+    def chains_kept(self) -> bool:
+        """Whether ``values`` holds every chain's values (False: only streamed summaries)."""
+        return bool(self.values) or not self.summaries
 
     def summary(self, name: str) -> MetricSummary:
         """Summaries of one metric per recorded generation (:class:`~collapse_theory.summaries.MetricSummary`)."""
-        if name not in self.values:
-            raise KeyError(f"unknown metric {name!r}; have {', '.join(self.values)}")
-        return summarize(self.values[name])
+        if name in self.values:
+            return summarize(self.values[name])
+        if name in self.summaries:
+            return self.summaries[name]
+        raise KeyError(f"unknown metric {name!r}; have {', '.join(self.metric_names)}")
+
+    def to_dataframe(self, metrics: list[str] | None = None):
+        """A tidy ``pandas.DataFrame``: configuration columns, ``generation``, ``metric``, mean, se, quantiles.
+
+        See :func:`collapse_theory.tables.result_table` (one row per recorded generation and metric).
+        """
+        from collapse_theory.tables import result_table
+
+        return result_table(self, metrics)
 
     @property
     def metrics(self) -> dict[str, dict]:
@@ -109,11 +144,12 @@ class SimulationResult:
 
         ``mean`` and ``se`` (over the finite chains), ``n_finite``, ``n_nan``, ``n_posinf``,
         ``n_neginf``, ``finite_only``, ``se_trustworthy``, ``median`` with ``median_ci_low`` /
-        ``median_ci_high``, ``quantiles`` (level -> list) and ``mean_log`` / ``mean_log_se``.
-        Non-finite numbers are ``null``.
+        ``median_ci_high``, ``quantiles`` (level -> list), ``mean_log`` / ``mean_log_se`` and
+        ``quantile_rank_error`` (0 for kept chains; for streamed ones the bound E, in ranks, of
+        every quantile and interval end). Non-finite numbers are ``null``.
         """
         out = {}
-        for name in self.values:
+        for name in self.metric_names:
             s = self.summary(name)
             out[name] = {
                 "mean": [_num(x) for x in s.mean],
@@ -130,17 +166,18 @@ class SimulationResult:
                 "quantiles": {f"{p:g}": [_num(x) for x in s.quantiles[i]] for i, p in enumerate(QUANTILE_LEVELS)},
                 "mean_log": [_num(x) for x in s.mean_log],
                 "mean_log_se": [_num(x) for x in s.mean_log_se],
+                "quantile_rank_error": [int(x) for x in _rank_error(s)],
             }
         return out
 
     def to_json(self) -> dict:
         """The object ``simulate --format json`` prints (standard JSON: ``json.dumps(..., allow_nan=False)`` works)."""
-        timing = {k: _num(v) for k, v in self.timing._asdict().items()}
         return {
             "config": _clean(self.config.to_dict()),
             "generations": [int(g) for g in self.generations],
+            "chains_kept": self.chains_kept,
             "metrics": self.metrics,
-            "timing": timing,
+            "timing": self.timing.to_json(),
             "version": self.version,
             "warnings": list(self.warnings),
         }
@@ -148,12 +185,16 @@ class SimulationResult:
     def _payload(self) -> tuple[dict, dict[str, np.ndarray]]:
         meta = {
             "config": _clean(self.config.to_dict()),
-            "timing": {k: _num(v) for k, v in self.timing._asdict().items()},
+            "timing": self.timing.to_json(),
             "version": self.version,
             "warnings": list(self.warnings),
             "format": 2,
         }
         arrays = {f"values/{k}": np.asarray(v, np.float64) for k, v in self.values.items()}
+        for k, s in self.summaries.items():
+            arrays |= {
+                f"summaries/{k}/{f}": np.asarray(_rank_error(s) if v is None else v) for f, v in s._asdict().items()
+            }
         arrays |= {f"diagnostics/{k}": np.asarray(v, np.float64) for k, v in self.diagnostics.items()}
         arrays["generations"] = np.asarray(self.generations, np.int64)
         return meta, arrays
@@ -168,6 +209,10 @@ class SimulationResult:
         arrays["meta"] = np.array(json.dumps(meta, allow_nan=False))
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
         return path
+
+
+def _rank_error(s: MetricSummary) -> np.ndarray:
+    return np.zeros(len(s.mean), np.int64) if s.rank_error is None else s.rank_error
 
 
 def _clean(d):
@@ -201,15 +246,15 @@ def load(path: str | Path) -> SimulationResult:
     if not path.is_file():
         raise ResultFileError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
             files = set(f.files)
             if "meta" not in files or "generations" not in files:
                 raise ResultFileError(f"{path}: not a collapse_theory result (no meta or generations)")
             meta = json.loads(str(f["meta"]))
-            arrays = {k: f[k] for k in files if k != "meta"}
+            arrays = {k: f[k] for k in f.files if k != "meta"}  # in saved order
     except ResultFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ResultFileError(f"{path}: not a readable result file ({type(e).__name__}: {e})") from None
     if not isinstance(meta, dict) or not {"config", "timing", "version"} <= set(meta):
         raise ResultFileError(f"{path}: its metadata is not that of a collapse_theory result")
@@ -217,17 +262,20 @@ def load(path: str | Path) -> SimulationResult:
         raise ResultFileError(f"{path}: checksum mismatch: the file was modified after it was saved")
     try:
         config = SimConfig.from_dict(meta["config"])
-        timing = Timing(*(math.nan if meta["timing"][k] is None else float(meta["timing"][k]) for k in Timing._fields))
+        t = meta["timing"]
+        secs = [math.nan if t[k] is None else float(t[k]) for k in Timing._fields[:3]]
+        timing = Timing(secs[0], secs[1], secs[2], int(t.get("devices", 1)), int(t.get("processes", 1)))
     except (ConfigError, KeyError, TypeError, ValueError, AttributeError) as e:
         raise ResultFileError(f"{path}: its configuration cannot be read ({e})") from None
     gens = np.asarray(arrays.pop("generations"))
     values = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("values/")}
     diagnostics = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("diagnostics/")}
+    summaries = _summaries(path, arrays, gens.size)
     chains = config.chains
     for k, v in {**values, **diagnostics}.items():
         if v.ndim != 2 or v.shape != (gens.size, chains) or v.dtype.kind != "f":
             raise ResultFileError(f"{path}: {k!r} has shape {v.shape}, expected ({gens.size}, {chains}) floats")
-    if gens.ndim != 1 or gens.dtype.kind not in "iu" or not values:
+    if gens.ndim != 1 or gens.dtype.kind not in "iu" or not (values or summaries):
         raise ResultFileError(f"{path}: no recorded generations or no values")
     return SimulationResult(
         config=config,
@@ -237,4 +285,20 @@ def load(path: str | Path) -> SimulationResult:
         version=str(meta["version"]),
         diagnostics=diagnostics,
         warnings=[str(w) for w in meta.get("warnings", [])],
+        summaries=summaries,
     )
+
+
+def _summaries(path: Path, arrays: dict[str, np.ndarray], r: int) -> dict[str, MetricSummary]:
+    """Streamed summaries saved beside (instead of) per-chain values, checked field by field."""
+    names = list(dict.fromkeys(k.split("/")[1] for k in arrays if k.startswith("summaries/")))
+    out = {}
+    for name in names:
+        try:
+            fields = {f: arrays[f"summaries/{name}/{f}"] for f in MetricSummary._fields}
+        except KeyError as e:
+            raise ResultFileError(f"{path}: the streamed summary of {name!r} lacks {e}") from None
+        if any(v.shape[-1:] != (r,) for v in fields.values()):
+            raise ResultFileError(f"{path}: the streamed summary of {name!r} does not match {r} recorded generations")
+        out[name] = MetricSummary(**fields)
+    return out

@@ -19,6 +19,11 @@ One layer for every consumer (``SimulationResult.summary``, the JSON contract, t
   chain at M = 100, n = 1000, 20 000 chains), while light-tailed metrics keep kappa_hat near its
   small population value (3 for a normal, 3 + 12 / k for a chi-square with k degrees of freedom)
   and pass once n exceeds a few times it.
+* **The same numbers kept or streamed.** Counts and moments are reduced over fixed blocks of
+  chain indices merged along one canonical tree (:mod:`collapse_theory.moments`), both for kept
+  values (:func:`summarize`) and for streamed ones (:func:`summarize_streamed`,
+  :mod:`collapse_theory.streaming`), so they are bit-identical whatever the chunking, device or
+  process count; streamed quantiles come from a sketch with a stated rank error.
 
 References:
     David & Nagaraja, *Order Statistics*, 3rd ed., Wiley 2003, Sec. 7.1 (distribution-free
@@ -34,6 +39,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from collapse_theory.moments import Moments
+from collapse_theory.sketch import Sketch
+from collapse_theory.streaming import Cell
+
 __all__ = [
     "CI_LEVEL",
     "QUANTILE_LEVELS",
@@ -41,6 +50,8 @@ __all__ = [
     "summarize",
     "quantile_interval_ranks",
     "se_trustworthy",
+    "summarize_streamed",
+    "kept_moments",
 ]
 
 CI_LEVEL = 0.95
@@ -64,6 +75,9 @@ class MetricSummary(NamedTuple):
         quantiles, quantile_ci_low, quantile_ci_high: the same at :data:`QUANTILE_LEVELS`.
         mean_log, mean_log_se: mean of log(value) and its SE where every finite value is
             positive (NaN elsewhere).
+        rank_error: ``int64[R]``, the quantiles' rank-error bound E: 0 for kept values (exact
+            order statistics); for streamed ones each quantile lies within E ranks of the exact
+            one and the intervals are widened by E ranks (:mod:`collapse_theory.sketch`).
 
     """
 
@@ -87,6 +101,7 @@ class MetricSummary(NamedTuple):
     quantile_ci_high: np.ndarray
     mean_log: np.ndarray
     mean_log_se: np.ndarray
+    rank_error: np.ndarray | None = None
 
 
 def quantile_interval_ranks(n: int, p: float, level: float = CI_LEVEL) -> tuple[int, int]:
@@ -106,47 +121,81 @@ def se_trustworthy(n: int, kurtosis: float) -> bool:
     return n >= 2 and math.isfinite(kurtosis) and kurtosis <= 1.0 + n / 4.0
 
 
-def _row(x: np.ndarray) -> dict:
-    finite = x[np.isfinite(x)]
-    k = finite.size
-    out: dict = {
-        "n": x.size,
-        "n_finite": k,
-        "n_nan": int(np.isnan(x).sum()),
-        "n_posinf": int(np.isposinf(x).sum()),
-        "n_neginf": int(np.isneginf(x).sum()),
-    }
+def _row(mom: Moments, quantiles) -> dict:
+    """One recorded generation's summaries from its moments and a quantile source.
+
+    ``quantiles(levels)`` returns the values and the low / high interval ends at each level (as
+    three arrays) from the finite values: exact order statistics for kept values, the sketch's
+    (with widened intervals) for streamed ones.
+    """
+    k = mom.k
+    out: dict = {"n": mom.n, "n_finite": k, "n_nan": mom.n_nan, "n_posinf": mom.n_posinf, "n_neginf": mom.n_neginf}
     nq = len(QUANTILE_LEVELS)
-    nan_q = np.full(nq, np.nan)
     if k == 0:
-        allsame = x.size > 0 and np.all(x == x[0])  # e.g. log 0 = -inf at the truth in every chain
-        v = float(x[0]) if allsame else math.nan
+        # e.g. log 0 = -inf at the truth in every chain: the common value is every summary
+        allsame = mom.n > 0 and (mom.n_posinf == mom.n or mom.n_neginf == mom.n)
+        v = (math.inf if mom.n_posinf else -math.inf) if allsame else math.nan
         return out | dict(
             mean=v, se=0.0 if allsame else math.nan, kurtosis=math.nan, trust=bool(allsame), median=v, mlo=v, mhi=v,
             q=np.full(nq, v), qlo=np.full(nq, v), qhi=np.full(nq, v), mlog=math.nan, mlog_se=math.nan,
         )  # fmt: skip
-    mean = float(finite.mean())
-    d = finite - mean
-    m2 = float(np.mean(d * d))
-    se = float(np.sqrt(m2 * k / (k - 1)) / math.sqrt(k)) if k > 1 else math.nan
-    kurt = float(np.mean(d**4) / (m2 * m2)) if m2 > 0 else 1.0
-    s = np.sort(finite)
-    q, qlo, qhi = nan_q.copy(), nan_q.copy(), nan_q.copy()
-    for i, p in enumerate(QUANTILE_LEVELS):
-        q[i] = float(np.quantile(s, p))
-        lo, hi = quantile_interval_ranks(k, p)
-        qlo[i], qhi[i] = s[lo], s[hi]
+    kurt = mom.kurtosis()
+    q, qlo, qhi = quantiles(QUANTILE_LEVELS)
     mid = QUANTILE_LEVELS.index(0.5)
-    if np.all(finite > 0):
-        logs = np.log(finite)
-        mlog = float(logs.mean())
-        mlog_se = float(logs.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
-    else:
-        mlog = mlog_se = math.nan
+    mlog, mlog_se = mom.mean_log()
     return out | dict(
-        mean=mean, se=se if m2 > 0 else 0.0, kurtosis=kurt, trust=(m2 == 0 and k >= 1) or se_trustworthy(k, kurt),
+        mean=mom.mean, se=mom.se(), kurtosis=kurt, trust=(mom.m2 == 0 and k >= 1) or se_trustworthy(k, kurt),
         median=q[mid], mlo=qlo[mid], mhi=qhi[mid], q=q, qlo=qlo, qhi=qhi, mlog=mlog, mlog_se=mlog_se,
     )  # fmt: skip
+
+
+def _exact_quantiles(x: np.ndarray):
+    def quantiles(levels):
+        s = np.sort(x[np.isfinite(x)])
+        q, qlo, qhi = (np.full(len(levels), np.nan) for _ in range(3))
+        for i, p in enumerate(levels):
+            q[i] = float(np.quantile(s, p))
+            lo, hi = quantile_interval_ranks(s.size, p)
+            qlo[i], qhi[i] = s[lo], s[hi]
+        return q, qlo, qhi
+
+    return quantiles
+
+
+def _sketch_quantiles(mom: Moments, sk: Sketch):
+    def quantiles(levels):
+        k, e = mom.k, sk.error
+        q, qlo, qhi = (np.full(len(levels), np.nan) for _ in range(3))
+        for i, p in enumerate(levels):
+            q[i] = sk.quantile(p)
+            lo, hi = quantile_interval_ranks(k, p)
+            # the sketch's x_(j) lies in x_(j - e) .. x_(j + e): widen by e ranks (exact min / max at the ends)
+            qlo[i] = mom.lo if lo - e <= 0 else float(sk.order_statistics(np.array([lo - e]))[0])
+            qhi[i] = mom.hi if hi + e >= k - 1 else float(sk.order_statistics(np.array([hi + e]))[0])
+        return q, qlo, qhi
+
+    return quantiles
+
+
+def kept_moments(x: np.ndarray) -> Moments:
+    """The block-tree moments of one row of per-chain values (the streamed path's, by construction)."""
+    cell = Cell(0, sketch=False)
+    cell.feed(x)
+    cell.close()
+    return cell.result()[0]
+
+
+def summarize_streamed(nodes: list[tuple[Moments, Sketch | None]]) -> MetricSummary:
+    """Summaries from streamed (moments, sketch) per recorded generation (chains not kept)."""
+    rows, errors = [], []
+    for mom, sk in nodes:
+        if sk is None or mom.k == 0:
+            rows.append(_row(mom, None))
+            errors.append(0)
+        else:
+            rows.append(_row(mom, _sketch_quantiles(mom, sk)))
+            errors.append(sk.error)
+    return _assemble(rows, np.asarray(errors, dtype=np.int64))
 
 
 def summarize(values: np.ndarray) -> MetricSummary:
@@ -154,8 +203,11 @@ def summarize(values: np.ndarray) -> MetricSummary:
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 2:
         raise ValueError(f"values must be [recorded generations, chains], got shape {v.shape}")
-    rows = [_row(v[i]) for i in range(v.shape[0])]
+    rows = [_row(kept_moments(v[i]), _exact_quantiles(v[i])) for i in range(v.shape[0])]
+    return _assemble(rows, np.zeros(v.shape[0], dtype=np.int64))
 
+
+def _assemble(rows: list[dict], rank_error: np.ndarray) -> MetricSummary:
     def col(key, dtype=np.float64):
         return np.asarray([r[key] for r in rows], dtype=dtype)
 
@@ -182,4 +234,5 @@ def summarize(values: np.ndarray) -> MetricSummary:
         quantile_ci_high=np.stack([r["qhi"] for r in rows], axis=1) if rows else np.zeros((len(QUANTILE_LEVELS), 0)),
         mean_log=col("mlog"),
         mean_log_se=col("mlog_se"),
+        rank_error=rank_error,
     )

@@ -8,6 +8,7 @@ enable x64 locally inside the simulation.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from collapse_theory.config import ConfigError
@@ -42,7 +43,7 @@ def _belongs_to(args: list[str]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     from collapse_theory import __version__
-    from collapse_theory.cli import decompose, simulate, theory, verify
+    from collapse_theory.cli import decompose, figures, simulate, sweep, theory, verify
 
     p = _Parser(prog="collapse-theory", description="Exact simulation of model collapse, checked against theory.")
     p.add_argument("--version", action="version", version=f"collapse-theory {__version__}")
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     theory.add_parser(sub)
     verify.add_parser(sub)
     decompose.add_parser(sub)
+    sweep.add_parser(sub)
+    figures.add_parser(sub)
     return p
 
 
@@ -66,3 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as the Python docs recommend.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

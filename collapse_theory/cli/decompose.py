@@ -22,19 +22,23 @@ def add_parser(sub) -> None:
             "source off, and reports each one's contribution with paired standard errors."
         ),
     )
-    simulate.add_options(p, "gaussian", metrics=False)
-    p.add_argument("--metric", default="w2_sq", help="metric to decompose (default w2_sq)")
+    simulate.add_options(p, "gaussian", metrics=False, output_help="folder for decompose.json and the figure")
+    p.add_argument("--metric", default="w2_sq", help="metric to decompose (default: w2_sq)")
     p.set_defaults(run=run)
 
 
 def run(a) -> int:
     """Run the decomposition and print a table or JSON; write the figure under --output."""
-    from collapse_theory.cli.simulate import _check_output, config_from_args
+    from collapse_theory.cli.paths import writable_folder
+    from collapse_theory.cli.simulate import config_from_args
     from collapse_theory.decompose import decompose
 
     config = config_from_args(a)
-    _check_output(a.output and str(Path(a.output) / "decompose.json"))
+    if a.output:
+        writable_folder(a.output)
     d = decompose(config, a.metric, progress=False if a.quiet else None)
+    for w in d.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     if a.output:
         out = Path(a.output)
         out.mkdir(parents=True, exist_ok=True)
@@ -42,7 +46,7 @@ def run(a) -> int:
         (out / "decompose.json").write_text(json.dumps(d.to_json(), indent=1))
         print(f"wrote {out / f'decompose_{a.metric}.png'} and {out / 'decompose.json'}", file=sys.stderr)
     if a.format == "json":
-        json.dump(d.to_json(), sys.stdout)
+        json.dump(d.to_json(), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
         print(d.table())

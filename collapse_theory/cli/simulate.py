@@ -13,8 +13,10 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
 
+from collapse_theory.cli.paths import writable_file
 from collapse_theory.config import MIXINGS, PRECISIONS, SCENARIOS, SimConfig
 from collapse_theory.families import registry
 from collapse_theory.families.spec import ConfigError, flag, parse_float, parse_int
@@ -61,6 +63,7 @@ RUN_OPTIONS: dict[str, tuple] = {
     "real_fraction": (parse_float, "alpha, fraction of fresh real data (--scenario fresh; default: 0.5)", "ALPHA"),
     "mixing": (str, f"fresh mixing: {' | '.join(MIXINGS)} (default: split = exactly round(alpha M))", "NAME"),
     "real_weight": (parse_float, "total weight w in (0, 1) of the real data in the fit (accumulate, fresh)", "W"),
+    "devices": (parse_int, "local devices to shard the chains over; results do not depend on it (default: all)", "N"),
 }
 
 
@@ -87,7 +90,13 @@ def family_flags() -> dict[str, list[str]]:
     return out
 
 
-def add_options(p: argparse.ArgumentParser, family: str, *, metrics: bool = True) -> None:
+def add_options(
+    p: argparse.ArgumentParser,
+    family: str,
+    *,
+    metrics: bool = True,
+    output_help: str = "save the full result (.npz) here",
+) -> None:
     """Add the run-level options and ``family``'s own options to parser ``p``."""
     p.set_defaults(family=family)
     run = p.add_argument_group("run")
@@ -107,8 +116,36 @@ def add_options(p: argparse.ArgumentParser, family: str, *, metrics: bool = True
         )
     out = p.add_argument_group("output")
     out.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
-    out.add_argument("--output", help="save the full result (.npz) here")
+    out.add_argument("--output", help=output_help)
     out.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_scale_options(p: argparse.ArgumentParser) -> None:
+    """Bounded memory, checkpoints and multi-process runs (docs/scale-out.md)."""
+    g = p.add_argument_group("scale-out")
+    keep = g.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--no-keep-chains",
+        dest="keep_chains",
+        action="store_const",
+        const=False,
+        default=None,
+        help="stream the summaries in bounded memory instead of keeping every chain's values "
+        "(default: kept when they fit in 2 GiB and an eighth of memory)",
+    )
+    keep.add_argument("--keep-chains", dest="keep_chains", action="store_const", const=True, help="always keep them")
+    g.add_argument(
+        "--checkpoint", metavar="PATH", help="checkpoint here and resume from it (removed when the run completes)"
+    )
+    g.add_argument("--checkpoint-every", type=float, metavar="S", help="seconds between checkpoints (default: 300)")
+    g.add_argument("--coordinator-address", metavar="HOST:PORT", help="multi-process: process 0's coordinator")
+    g.add_argument("--num-processes", type=int, metavar="N", help="multi-process: processes taking part")
+    g.add_argument("--process-id", type=int, metavar="I", help="multi-process: this process's index")
+    g.add_argument(
+        "--distributed",
+        action="store_true",
+        help="multi-process with the rest from the environment or the cluster (e.g. srun under SLURM)",
+    )
 
 
 def add_parser(sub) -> None:
@@ -119,6 +156,7 @@ def add_parser(sub) -> None:
         spec = registry.spec_class(name)
         fp = fams.add_parser(name, help=spec.summary, description=spec.summary)
         add_options(fp, name)
+        add_scale_options(fp)
         fp.set_defaults(run=run)
 
 
@@ -147,28 +185,37 @@ def config_from_args(a) -> SimConfig:
     return SimConfig(family=a.family, **run, **settings)
 
 
-def _check_output(path: str | None) -> None:
-    """Fail before the run, not after it, when the output cannot be written."""
-    if not path:
-        return
-    from pathlib import Path
+def _join(a) -> int:
+    """Join a multi-process run when asked (flags or environment); this process's index."""
+    from collapse_theory import distributed
 
-    parent = Path(path).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise ConfigError(f"--output: folder {str(parent)!r} does not exist")
-    import os
-
-    if not os.access(parent, os.W_OK):
-        raise ConfigError(f"--output: folder {str(parent)!r} is not writable")
+    env = any(os.environ.get(v) for v in distributed.ENV.values())
+    if a.distributed or env or a.coordinator_address or a.num_processes is not None or a.process_id is not None:
+        return distributed.initialize(a.coordinator_address, a.num_processes, a.process_id)[0]
+    return 0
 
 
 def run(a) -> int:
-    """Run the simulation and print the result."""
+    """Run the simulation and print the result (with several processes, process 0 prints)."""
+    from collapse_theory.checkpoint import RunInterrupted
     from collapse_theory.engine import simulate
 
-    config = config_from_args(a).validated()
-    _check_output(a.output)
-    result = simulate(config, progress=False if a.quiet else None)
+    config = config_from_args(a)
+    if a.keep_chains is not None:
+        config = config.replace(keep_chains=a.keep_chains)
+    config = config.validated()
+    pid = _join(a)
+    if a.output and pid == 0:
+        writable_file(a.output if a.output.endswith(".npz") else a.output + ".npz")
+    try:
+        result = simulate(
+            config, progress=False if a.quiet else None, checkpoint=a.checkpoint, checkpoint_every=a.checkpoint_every
+        )
+    except RunInterrupted as e:
+        print(f"collapse-theory: {e}", file=sys.stderr)
+        return 128 + e.signum if e.signum else 3
+    if pid != 0:
+        return 0
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if a.output:
@@ -187,11 +234,11 @@ def print_table(result) -> None:
     ``*`` a summary over the finite chains only.
     """
     config = result.config
-    names = list(result.values)
+    names = result.metric_names
     print(f"# {config.spec.label()} scenario={config.scenario} chains={config.chains} seed={config.seed}")
     print("gen".rjust(7) + "".join(f"{n:>24}" for n in names))
     summaries = {n: result.summary(n) for n in names}
-    marks = set()
+    marks: set[str] = set()
     for i, g in enumerate(result.generations):
         cells = []
         for n in names:
@@ -207,6 +254,12 @@ def print_table(result) -> None:
     if "*" in marks:
         print("# * some chains are not finite: the mean is over the finite ones (counts: --format json)")
     t = result.timing
-    print(
-        f"# compile {t.compile_seconds:.2f}s, run {t.run_seconds:.2f}s, {t.chain_generations_per_second:.3g} chain-generations/s"
+    where = f" on {t.devices} device{'s' if t.devices > 1 else ''}" + (
+        f", {t.processes} processes" if t.processes > 1 else ""
     )
+    print(
+        f"# compile {t.compile_seconds:.2f}s, run {t.run_seconds:.2f}s, {t.chain_generations_per_second:.3g} chain-generations/s{where}"
+    )
+    if not result.chains_kept:
+        e = max((int(result.summary(n).rank_error.max()) for n in names), default=0)
+        print(f"# chains not kept: summaries streamed; quantiles within {e} ranks of the exact ones")

@@ -69,8 +69,10 @@ from collapse_theory.families.spec import (
     FamilySpec,
     RunContext,
     check_choice,
+    check_in_precision,
     check_int,
     check_real,
+    check_resolution,
     parse_float,
     parse_int,
     parse_optional_float,
@@ -420,6 +422,16 @@ class GMMSpec(FamilySpec):
         tol = None if self.em_tol is None else check_real(self.em_tol, "em_tol", lo=0.0)
         check_choice(self.em_init, "em_init", INITS)
         floor = check_real(self.var_floor, "var_floor", lo=0.0, lo_closed=True)
+        fmt = "float64" if run.precision == "float64" else "float32"
+        for m, s in zip(truth.means, truth.sds, strict=True):
+            check_in_precision(s * s, "truth", fmt)
+            check_in_precision(m, "truth", fmt, scale=s)
+        check_resolution(
+            min(truth.sds) / math.sqrt(float(run.sizes.max())),
+            max(abs(m) for m in truth.means),
+            "the smallest component's sd / sqrt(M)",
+            fmt,
+        )
         return dataclasses.replace(
             self, truth=truth.spec(), components=k, em_iterations=iters, em_tol=tol, var_floor=floor
         )

@@ -82,8 +82,10 @@ from collapse_theory.families.spec import (
     FamilySpec,
     RunContext,
     check_choice,
+    check_in_precision,
     check_real,
     check_reals,
+    check_resolution,
     parse_floats,
     setting,
 )
@@ -344,6 +346,14 @@ class KDESpec(FamilySpec):
         var = check_reals(self.cov_diag, "cov_diag", 1) if self.cov_diag is not None else (1.0,)
         if not var[0] > 0:
             raise err(f"covariance must be positive definite (smallest eigenvalue {var[0]:.3g})")
+        fmt = "float64" if run.precision == "float64" else "float32"
+        check_in_precision(var[0], "cov_diag", fmt)
+        check_in_precision(mean[0], "mean", fmt, scale=math.sqrt(var[0]))
+        sd = math.sqrt(var[0])
+        check_resolution(sd / math.sqrt(float(run.sizes.max())), mean[0], "the first sample's change of the mean", fmt)
+        if not isinstance(h, str):
+            check_in_precision(h, "bandwidth", fmt)
+            check_resolution(h, abs(mean[0]) + 8.0 * sd, "the bandwidth h (the noise added to every centre)", fmt)
         return dataclasses.replace(self, bandwidth=h, mean=mean, cov_diag=var)
 
     def min_samples(self) -> int:

@@ -34,6 +34,7 @@ from collapse_theory.families.spec import (
     FamilySpec,
     RunContext,
     check_choice,
+    check_in_precision,
     check_real,
     parse_float,
     setting,
@@ -166,6 +167,7 @@ class PoissonSpec(FamilySpec):
         check_choice(self.estimator, "estimator", ("mle",))
         check_choice(self.kernel, "kernel", KERNELS)
         rate = check_real(self.rate, "rate", lo=0.0)
+        check_in_precision(rate, "rate", "float64" if run.precision == "float64" else "float32")
         limit = 2.0**24 if run.precision == "float32" else 2.0**53
         pooled = run.scenario in ("accumulate", "accumulate-subsample")
         top = float(run.sizes.sum() if pooled else run.sizes.max())

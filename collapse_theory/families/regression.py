@@ -48,6 +48,7 @@ from collapse_theory.families.spec import (
     FamilySpec,
     RunContext,
     check_choice,
+    check_in_precision,
     check_int,
     check_real,
     check_reals,
@@ -289,6 +290,10 @@ class RegressionSpec(FamilySpec):
                 "--design fixed reuses one design: use replace or accumulate with a fixed size, or --design fresh"
             )
         w = check_reals(self.mean, "mean", d) if self.mean is not None else (0.0,) * d
+        fmt = "float64" if run.precision == "float64" else "float32"
+        check_in_precision(noise, "noise_sd", fmt)
+        for x in w:
+            check_in_precision(x, "mean", fmt, headroom=float(run.sizes.max()) * 16.0, scale=noise)
         return dataclasses.replace(self, dim=d, noise_sd=noise, mean=w)
 
     def min_samples(self) -> int:

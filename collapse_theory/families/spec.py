@@ -22,11 +22,28 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
+
+from collapse_theory.families.validation import (
+    ConfigError,
+    check_choice,
+    check_in_precision,
+    check_int,
+    check_real,
+    check_reals,
+    check_resolution,
+    flag,
+    format_info,
+    parse_float,
+    parse_floats,
+    parse_int,
+    parse_optional_float,
+    unknown_setting,
+)
 
 __all__ = [
     "ConfigError",
@@ -39,16 +56,15 @@ __all__ = [
     "check_int",
     "check_choice",
     "check_reals",
+    "check_in_precision",
+    "check_resolution",
+    "format_info",
     "parse_float",
     "parse_floats",
     "parse_int",
     "parse_optional_float",
     "unknown_setting",
 ]
-
-
-class ConfigError(ValueError):
-    """An invalid simulation setting (its message is one line naming the setting)."""
 
 
 class RunContext(NamedTuple):
@@ -109,11 +125,6 @@ class BuildContext(NamedTuple):
         return self.total if self.scenario == "accumulate" else self.capacity
 
 
-def flag(name: str) -> str:
-    """The command-line flag of a setting: ``cov_diag`` -> ``--cov-diag``."""
-    return "--" + name.replace("_", "-")
-
-
 def setting(
     default: Any = None,
     *,
@@ -138,103 +149,6 @@ def setting(
     return dataclasses.field(
         default=default, metadata={"help": help, "parse": parse, "metavar": metavar, "cli": cli, "unit": unit}
     )
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-def check_real(
-    value,
-    name: str,
-    *,
-    lo: float | None = None,
-    hi: float | None = None,
-    lo_closed: bool = False,
-    hi_closed: bool = False,
-    finite: bool = True,
-) -> float:
-    """A real number within bounds, as a float; otherwise :class:`ConfigError` naming ``name``."""
-    if not _is_real(value):
-        raise ConfigError(f"{flag(name)} must be a number, got {value!r}")
-    v = float(value)
-    if math.isnan(v) or (finite and not math.isfinite(v)):
-        raise ConfigError(f"{flag(name)} must be finite, got {value!r}")
-    bad_lo = lo is not None and (v < lo or (v == lo and not lo_closed))
-    bad_hi = hi is not None and (v > hi or (v == hi and not hi_closed))
-    if bad_lo or bad_hi:
-        if lo == 0 and hi is None:
-            what = "non-negative" if lo_closed else "positive"
-            what += " and finite" if finite else ""
-        else:
-            left = "(-inf" if lo is None else ("[" if lo_closed else "(") + f"{lo:g}"
-            right = "inf)" if hi is None else f"{hi:g}" + ("]" if hi_closed else ")")
-            what = f"in {left}, {right}"
-        raise ConfigError(f"{flag(name)} must be {what}, got {value!r}")
-    return v
-
-
-def check_int(value, name: str, *, lo: int | None = None, hi: int | None = None) -> int:
-    """An integer (not a bool or a float) within bounds."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{flag(name)} must be an integer, got {value!r}")
-    v = int(value)
-    if lo is not None and v < lo:
-        raise ConfigError(f"{flag(name)} must be at least {lo}, got {v}")
-    if hi is not None and v > hi:
-        raise ConfigError(f"{flag(name)} must be at most {hi}, got {v}")
-    return v
-
-
-def check_choice(value, name: str, choices: Sequence[str]) -> str:
-    """One of ``choices``."""
-    if not isinstance(value, str) or value not in choices:
-        raise ConfigError(
-            f"unknown {name.replace('_', ' ')} {value!r} ({flag(name)}); choose from {', '.join(choices)}"
-        )
-    return value
-
-
-def check_reals(value, name: str, length: int | None = None) -> tuple[float, ...]:
-    """A sequence of finite numbers (a string is not a sequence here), as a tuple of floats."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
-        raise ConfigError(f"{flag(name)} must be a sequence of numbers, got {value!r}")
-    vals = tuple(value)
-    if length is not None and len(vals) != length:
-        raise ConfigError(f"{flag(name)} needs {length} entries, got {len(vals)}")
-    for v in vals:
-        if not _is_real(v) or not math.isfinite(float(v)):
-            raise ConfigError(f"{flag(name)} entries must be finite numbers, got {v!r}")
-    return tuple(float(v) for v in vals)
-
-
-def parse_floats(text: str) -> tuple[float, ...]:
-    """Command-line parser of a comma-separated list of numbers."""
-    try:
-        return tuple(float(x) for x in text.split(","))
-    except ValueError:
-        raise ConfigError(f"expected a comma-separated list of numbers, got {text!r}") from None
-
-
-def parse_float(text: str) -> float:
-    """Command-line parser of one number."""
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"expected a number, got {text!r}") from None
-
-
-def parse_int(text: str) -> int:
-    """Command-line parser of one integer."""
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"expected an integer, got {text!r}") from None
-
-
-def parse_optional_float(text: str) -> float | None:
-    """A number, or ``none``."""
-    return None if text.strip().lower() == "none" else parse_float(text)
 
 
 def _jsonable(v):
@@ -361,8 +275,3 @@ class FamilySpec:
 
         """
         raise ConfigError(f"the {self.name} family does not support decompose")
-
-
-def unknown_setting(family: str, name: str, known: Sequence[str]) -> str:
-    """The error message for a setting that the family does not take."""
-    return f"{flag(name)} is not a setting of the {family} family (its settings: {', '.join(flag(k) for k in known)})"

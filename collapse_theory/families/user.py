@@ -111,6 +111,10 @@ class Estimator(FamilySpec):
     """
 
     user = True
+    # Identity, not the (field-less) comparison inherited from FamilySpec: two estimators are the
+    # same family only if they are the same object, and the engine's program cache relies on it.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     sample: Callable = None  # type: ignore[assignment]
     fit: Callable = None  # type: ignore[assignment]

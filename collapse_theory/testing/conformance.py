@@ -17,7 +17,8 @@ promises runs correctly under every workflow:
 * prefix extension: a run of G generations is the first G generations of a longer run (exactly).
 
 The statistical test is the only one that can fail a correct family, with probability at most
-``false_fail_rate``.
+``false_fail_rate`` (booked in the :mod:`~collapse_theory.testing.ledger`).
+:func:`~collapse_theory.testing.check_estimator` extends this contract.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from scipy import stats
 from collapse_theory.config import SimConfig
 from collapse_theory.families.spec import BuildContext, FamilySpec
 from collapse_theory.random import bits
+from collapse_theory.testing import ledger
 
 __all__ = ["CheckResult", "ConformanceReport", "check_family"]
 
@@ -66,6 +68,32 @@ class ConformanceReport:
         lines = [f"conformance of {self.family} (false-fail rate {self.false_fail_rate:g}):"]
         lines += [f"  {'PASS' if c.passed else 'FAIL'} {c.name}: {c.detail}" for c in self.checks]
         return "\n".join(lines)
+
+
+_CACHE: dict = {}
+_CACHE_SIZE = 64
+
+
+def cached(key, make):
+    """``make()`` once per ``key`` (a bounded process-wide cache; an unhashable key is not cached).
+
+    Repeated checks of one family (over seeds, in calibration) then reuse its builds and their
+    compiled functions (JAX caches traces per function object).
+    """
+    try:
+        hash(key)
+    except TypeError:
+        return make()
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = make()
+    return _CACHE[key]
+
+
+def built(spec: FamilySpec, ctx: BuildContext):
+    """``spec.build(ctx)``, cached (:func:`cached`)."""
+    return cached(("build", spec, ctx), lambda: spec.build(ctx))
 
 
 def _leaves(tree) -> list[np.ndarray]:
@@ -119,7 +147,7 @@ def _metric_ks(m1: dict, m2: dict, alpha: float) -> tuple[bool, str]:
 def _weighted_identity(spec: FamilySpec, ctx: BuildContext, m: int, c: int, key) -> CheckResult:
     name = "fit_weighted without synthetic data is fit"
     with jax.enable_x64(True):
-        fam = spec.build(ctx)
+        fam = built(spec, ctx)
         ch = jnp.arange(c, dtype=jnp.uint32)
         s = fam.draw(key, ch, fam.truth(c), m, ctx.capacity)
         f = fam.fit(s)
@@ -166,6 +194,7 @@ def check_family(
 
     if not 0 < false_fail_rate < 1:
         raise ValueError(f"false_fail_rate must be in (0, 1), got {false_fail_rate!r}")
+    false_fail_rate = ledger.effective_rate(false_fail_rate)
     base = SimConfig(family, scenario=scenario, generations=3, chains=64, seed=seed, precision=precision, **settings)
     m = samples if samples is not None else max(8, 2 * base.validated().spec.min_samples())
     config = base.replace(samples=m).validated()
@@ -176,7 +205,7 @@ def check_family(
     with jax.enable_x64(dtype == jnp.float64):
         sizes = config.sizes()
         ctx = BuildContext(dtype, scenario, int(sizes.max()), int(sizes.sum()), precision, config.population())
-        fam = spec.build(ctx)
+        fam = built(spec, ctx)
         ch = jnp.arange(c, dtype=jnp.uint32)
         root = bits.key_from_seed(seed)
         k1, k2 = (bits.fold(root, 0xC0F, i) for i in range(2))
@@ -196,6 +225,7 @@ def check_family(
         via_points = fit(fam.points_stats(fam.points(k2, ch, truth, cap), mask))
         metrics = jax.jit(fam.metrics)
         ok, detail = _metric_ks(metrics(f1), metrics(via_points), false_fail_rate)
+        ledger.record(f"{spec.name}: draw == points + points_stats in law", "two-sample KS", false_fail_rate, ok)
         results.append(CheckResult("draw == points + points_stats in law", ok, detail))
     results.append(_weighted_identity(spec, ctx._replace(dtype=jnp.float64), m, c, k1))
     run = config.replace(chains=150, generations=5, record=(1, 3, 5))

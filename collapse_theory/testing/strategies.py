@@ -5,6 +5,18 @@ so that property tests reuse a handful of compiled programs instead of recompili
 as JAX's own tests do. Values that do not change shapes (seeds, means, variances, probabilities)
 are drawn freely.
 
+Note: the engine compiles a family's settings (its truth: mean, covariance, probabilities) into
+its program, so configurations whose settings differ compile separately (the ``*_configs``
+strategies do, one program per example). To run many examples through few programs, draw only
+run-time values freely (seeds, chain counts within a bucket, the sample size of a capacity-free
+family) and settings from a bucket, as :func:`run_settings` does; the tests count this with
+:func:`~collapse_theory.testing.count_compilations`.
+
+Parameter strategies: :func:`spd_matrices` (condition number bounded, eigenvalues log-spread),
+:func:`simplices` (zeros and tiny masses), :func:`probabilities`, :func:`sample_sizes`,
+:func:`schedules`, :func:`scenarios`, :func:`precisions`, :func:`dtypes`, :func:`seeds`,
+:func:`chain_counts`.
+
 Example:
     >>> from hypothesis import given
     >>> from collapse_theory.testing import strategies as cts
@@ -16,12 +28,24 @@ Example:
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from hypothesis import strategies as st
 
 from collapse_theory.config import SimConfig
 
 __all__ = [
     "seeds",
+    "chain_counts",
+    "sample_sizes",
+    "schedules",
+    "scenarios",
+    "precisions",
+    "dtypes",
+    "spd_matrices",
+    "simplices",
+    "run_settings",
     "probabilities",
     "truths",
     "gaussian_configs",
@@ -35,11 +59,101 @@ SAMPLE_SIZES = (5, 20)
 DIMS = (1, 2)
 STATES = (3, 6)
 CHAINS = 64
+CHAIN_BUCKET = (65, 100, 128)
+"""Chain counts that share one compiled chunk (the engine rounds chunks up to 64-lane multiples, 128 here)."""
+SCHEDULES = ("3*(t+1)", "5 + 2*t", "4*(t+1)**2")
+"""Sample-size schedules in ``t`` (linear, affine, quadratic growth)."""
+SCENARIOS = ("replace", "accumulate", "accumulate-subsample", "fresh")
+PRECISIONS = ("float32", "float64")
 
 
 def seeds() -> st.SearchStrategy[int]:
     """Seeds in [0, 2**63)."""
     return st.integers(min_value=0, max_value=2**63 - 1)
+
+
+def chain_counts(bucket: tuple[int, ...] = CHAIN_BUCKET) -> st.SearchStrategy[int]:
+    """Chain counts from one bucket (the same compiled chunk size)."""
+    return st.sampled_from(bucket)
+
+
+def sample_sizes(bucket: tuple[int, ...] = SAMPLE_SIZES) -> st.SearchStrategy[int]:
+    """Sample sizes M from a small fixed set (each is a buffer shape for sample-level kernels)."""
+    return st.sampled_from(bucket)
+
+
+def schedules(bucket: tuple[str, ...] = SCHEDULES) -> st.SearchStrategy[str]:
+    """Sample-size schedules (``samples_schedule=``) from a small fixed set."""
+    return st.sampled_from(bucket)
+
+
+def scenarios(bucket: tuple[str, ...] = SCENARIOS) -> st.SearchStrategy[str]:
+    """Scenario names."""
+    return st.sampled_from(bucket)
+
+
+def precisions(bucket: tuple[str, ...] = PRECISIONS) -> st.SearchStrategy[str]:
+    """Run precisions (the carrier dtypes float32 and float64)."""
+    return st.sampled_from(bucket)
+
+
+def dtypes(bucket: tuple = ()) -> st.SearchStrategy:
+    """Carrier dtypes (``jnp.float32``, ``jnp.float64``): one compiled program each."""
+    import jax.numpy as jnp
+
+    return st.sampled_from(bucket or (jnp.float32, jnp.float64))
+
+
+@st.composite
+def spd_matrices(draw, dim: int | None = None, max_condition: float = 1e6, scale: tuple[float, float] = (1e-3, 1e3)):
+    """A symmetric positive-definite matrix, as a tuple of rows (``ct.family("gaussian", cov=...)``).
+
+    ``Q diag(lambda) Q^T`` with ``Q`` orthogonal (QR of a drawn matrix, signs fixed) and eigenvalues
+    ``lambda = s * c**u``, ``u`` in [0, 1] per eigenvalue (so the condition number is at most
+    ``max_condition``) and the overall scale ``s`` log-uniform in ``scale``; the dimension comes from
+    :data:`DIMS` unless given. The result is exactly symmetric.
+    """
+    d = draw(st.sampled_from(DIMS)) if dim is None else dim
+    g = np.asarray(
+        draw(st.lists(st.floats(-1.0, 1.0, allow_subnormal=False), min_size=d * d, max_size=d * d)), dtype=np.float64
+    ).reshape(d, d) + 2.0 * np.eye(d)
+    q, r = np.linalg.qr(g)
+    q = q * np.sign(np.where(np.diag(r) == 0, 1.0, np.diag(r)))
+    s = math.exp(draw(st.floats(math.log(scale[0]), math.log(scale[1]))))
+    u = np.asarray(draw(st.lists(st.floats(0.0, 1.0), min_size=d, max_size=d)))
+    lam = s * max_condition**u
+    a = (q * lam) @ q.T
+    a = 0.5 * (a + a.T)
+    return tuple(tuple(float(v) for v in row) for row in a)
+
+
+@st.composite
+def simplices(draw, k: int | None = None, zeros: bool = True, tiny: bool = True) -> tuple[float, ...]:
+    """A probability vector over ``k`` states (from :data:`STATES`) with exact zeros and tiny masses.
+
+    Entries are 0 (if ``zeros``), tiny (1e-12 to 1e-6, if ``tiny``) or ordinary (1e-3 to 1); at
+    least one is ordinary. The vector is normalised in float64 and sums to 1 within 1e-12.
+    """
+    k = draw(st.sampled_from(STATES)) if k is None else k
+    ordinary = st.floats(1e-3, 1.0)
+    kinds = [ordinary]
+    if zeros:
+        kinds.append(st.just(0.0))
+    if tiny:
+        kinds.append(st.floats(1e-12, 1e-6))
+    w = draw(st.lists(st.one_of(*kinds), min_size=k, max_size=k).filter(lambda v: max(v) >= 1e-3))
+    total = math.fsum(w)
+    return tuple(x / total for x in w)
+
+
+@st.composite
+def run_settings(draw, scenarios_: tuple[str, ...] = ("replace", "accumulate")) -> dict:
+    """Keyword arguments of ``ct.run`` that change no compiled program for a family: seed and chain count.
+
+    With a fixed family and ``samples``/``generations``, every example reuses one program per
+    scenario in ``scenarios_``.
+    """
+    return {"scenario": draw(st.sampled_from(scenarios_)), "seed": draw(seeds()), "chains": draw(chain_counts())}
 
 
 @st.composite
@@ -53,12 +167,29 @@ def probabilities(draw, k: int | None = None, allow_zero: bool = True) -> tuple[
     return tuple(x / s for x in w)
 
 
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _resolvable(step: float, ulps: float = 256.0 * 1.01) -> float:
+    """The largest location at which float32 resolves ``step`` to ``ulps`` units in the last place
+    (the engine's resolution check, ``families.validation.check_resolution``, with a 1% margin).
+    """
+    return step / (ulps * _EPS32)
+
+
+def _locations(draw, limit: float, d: int) -> tuple[float, ...]:
+    """``d`` locations in [-limit, limit], ``limit`` at most 1e3 (tiny and subnormal values included)."""
+    lim = min(1e3, limit)
+    return tuple(draw(st.floats(-lim, lim)) for _ in range(d))
+
+
 @st.composite
 def gaussian_configs(draw, scenarios=("replace", "accumulate", "fresh"), generations: int = 8) -> SimConfig:
     """Valid Gaussian configurations over a small fixed set of shapes."""
     d = draw(st.sampled_from(DIMS))
     m = draw(st.sampled_from(SAMPLE_SIZES))
     scenario = draw(st.sampled_from(scenarios))
+    cov_diag = tuple(draw(st.floats(1e-6, 1e6)) for _ in range(d))
     return SimConfig(
         family="gaussian",
         estimator=draw(st.sampled_from(("unbiased", "mle"))),
@@ -68,8 +199,8 @@ def gaussian_configs(draw, scenarios=("replace", "accumulate", "fresh"), generat
         chains=CHAINS,
         seed=draw(seeds()),
         dim=d,
-        mean=tuple(draw(st.floats(-1e3, 1e3)) for _ in range(d)),
-        cov_diag=tuple(draw(st.floats(1e-6, 1e6)) for _ in range(d)),
+        mean=_locations(draw, _resolvable(math.sqrt(min(cov_diag) / m)), d),
+        cov_diag=cov_diag,
         real_fraction=0.5 if scenario == "fresh" else None,
         record=(0, 1, generations),
     )
@@ -105,14 +236,22 @@ def truths(draw) -> str:
 
 @st.composite
 def kde_configs(draw, scenarios=("replace", "accumulate"), generations: int = 6) -> SimConfig:
-    """Valid KDE configurations (fixed bandwidth or a rule) over fixed shapes."""
+    """Valid KDE configurations (fixed bandwidth or a rule) over fixed shapes: the location is one
+    float32 resolves the first sample's change of the mean at, and a fixed bandwidth is one it
+    resolves at the largest centre (about the location plus 8 sd).
+    """
+    m = draw(st.sampled_from(SAMPLE_SIZES))
+    var = draw(st.floats(1e-4, 1e4))
+    sd = math.sqrt(var)
+    (mean,) = _locations(draw, _resolvable(sd / math.sqrt(m)), 1)
+    h_min = max(1e-3, 256.0 * 1.01 * _EPS32 * (abs(mean) + 8.0 * sd))
     return SimConfig(
         family="kde",
         scenario=draw(st.sampled_from(scenarios)),
-        samples=draw(st.sampled_from(SAMPLE_SIZES)),
-        bandwidth=draw(st.one_of(st.floats(1e-3, 3.0), st.sampled_from(("scott", "silverman")))),
-        mean=(draw(st.floats(-1e3, 1e3)),),
-        cov_diag=(draw(st.floats(1e-4, 1e4)),),
+        samples=m,
+        bandwidth=draw(st.one_of(st.floats(h_min, max(3.0, 2 * h_min)), st.sampled_from(("scott", "silverman")))),
+        mean=(mean,),
+        cov_diag=(var,),
         generations=generations,
         chains=CHAINS,
         seed=draw(seeds()),

@@ -21,15 +21,27 @@ from __future__ import annotations
 import functools
 import math
 
+import mpmath
 import numpy as np
-import scipy.special
 import sympy as sp
 
-from collapse_theory.theory import symbols as _sym
+from collapse_theory.theory.domains import INT_GE1, INT_GE2, POSITIVE
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import M, j, m, n, sigma0
 
-__all__ = ["factor", "limit_mean_sq_mean_error", "results", "variance_product"]
+__all__ = [
+    "DIRECT_TERMS",
+    "factor",
+    "limit_mean_sq_mean_error",
+    "mean_sq_mean_error_value",
+    "product_mp",
+    "results",
+    "variance_product",
+]
+
+DIRECT_TERMS = 1_000_000
+"""Terms of the mean-error series summed in float64; the rest by its asymptotic tail."""
+_DIRECT_PRODUCT = 64
 
 _PROOF = "proofs.accumulate"
 _CITE = (
@@ -38,10 +50,12 @@ _CITE = (
     "and Kazdan et al., arXiv 2410.16713 [ABS]"
 )
 _PARAMS = {
-    "M": "samples added per generation (M >= 2)",
-    "n": "model index (n >= 1; model 1 is fitted on real data only)",
+    "M": "samples added per generation",
+    "n": "model index (model 1 is fitted on real data only)",
     "sigma0": "true standard deviation",
 }
+_DOMAINS = {"M": INT_GE2, "n": INT_GE1, "sigma0": POSITIVE}
+_LIM_DOMAINS = {"M": INT_GE2, "sigma0": POSITIVE}
 
 
 def factor(estimator: str, index: sp.Expr = j) -> sp.Expr:
@@ -75,10 +89,158 @@ def _mean_error_series(estimator: str, upper: sp.Expr) -> sp.Expr:
     return sigma0**2 / M * (1 + sp.Sum(body, (m, 2, upper)))
 
 
-def limit_mean_sq_mean_error(M: float, sigma0: float, estimator: str) -> float:  # noqa: N803
-    """``lim_n E(mu_n - mu0)^2``: 2e5 terms plus the tail ``s_inf psi1(N+1)``.
+def _power_sums(estimator: str, M: float, count: int) -> list[mpmath.mpf]:  # noqa: N803
+    """``P_k = sum_{s in up} s^k - sum_{s in down} s^k``, ``k = 0..count-1``, without cancellation.
 
-    The tail error is ``O(s_inf / (N^2 M))``, below 1e-10 relative.
+    Unbiased: ``up = {a, b}`` (roots of ``M x^2 - x - 1``), ``down = {0, 1/M}``; the root power
+    sums obey ``p_k = (p_{k-1} + p_{k-2})/M`` (Newton: ``a + b = 1/M``, ``ab = -1/M``), all
+    positive. MLE: ``up = {c, -c}``, ``c = 1/sqrt(M)``, ``down = {0, 0}``. ``P_0 = P_1 = 0``.
+    """
+    size = mpmath.mpf(M)
+    out = [mpmath.mpf(0), mpmath.mpf(0)]
+    if estimator == "unbiased":
+        prev, cur = mpmath.mpf(2), 1 / size
+        for k in range(2, count):
+            prev, cur = cur, (cur + prev) / size
+            out.append(cur - size**-k)
+    else:
+        for k in range(2, count):
+            out.append(2 * size ** (-k // 2) if k % 2 == 0 else mpmath.mpf(0))
+    return out
+
+
+def _log_gamma_shifts(x0: mpmath.mpf, sums: list[mpmath.mpf], zeta_form: bool) -> mpmath.mpf:
+    """``sum_{s in up} log Gamma(x0 - s) - sum_{s in down} log Gamma(x0 - s)`` by Taylor's series.
+
+    ``= sum_{k>=2} (-1)^k psi^(k-1)(x0) P_k / k!`` (the ``k = 0, 1`` terms vanish), for shifts
+    below ``x0`` in size; at ``x0 = 2``, ``psi^(k-1)(2) = (-1)^k (k-1)! (zeta(k) - 1)``.
+    """
+    total = mpmath.mpf(0)
+    for k in range(2, len(sums)):
+        if zeta_form:
+            term = (mpmath.zeta(k) - 1) * sums[k] / k
+        else:
+            term = (-1) ** k * mpmath.polygamma(k - 1, x0) * sums[k] / mpmath.factorial(k)
+        total += term
+    return total
+
+
+def product_mp(estimator: str, M: float, n: int) -> mpmath.mpf:  # noqa: N803
+    """``prod_{j=2}^n factor(j)`` at the current mpmath precision, for any ``n >= 1``.
+
+    Up to 64 factors directly. Above, the telescoping Gamma form: unbiased
+    ``1 - 1/(j(jM-1)) = (j-a)(j-b)/(j(j-1/M))``, MLE ``1 - 1/(j^2 M) = (j-c)(j+c)/j^2``, so
+    ``log prod = G(n + 1) - G(2)`` with ``G(x) = sum_up log Gamma(x - s) - sum_down log Gamma(x - s)``.
+    ``G(n + 1)`` is summed as a Taylor series (:func:`_log_gamma_shifts`, ratio below
+    ``1/65``) and ``G(2)`` too once ``M >= 100`` (ratio below ``0.06``), so nothing cancels
+    however large ``n`` or ``M`` (``log prod`` is of order ``1/M``); below ``M = 100``,
+    ``G(2)`` directly with ``loggamma``.
+    """
+    size = mpmath.mpf(M)
+    if n <= _DIRECT_PRODUCT:
+        if estimator == "unbiased":
+            return mpmath.fprod(1 - 1 / (k * (k * size - 1)) for k in range(2, n + 1))
+        return mpmath.fprod(1 - 1 / (k * k * size) for k in range(2, n + 1))
+    terms = int(mpmath.mp.dps * 0.6) + 8  # ratio <= 1/65 at n + 1: 1.8 digits per term
+    sums = _power_sums(estimator, M, terms)
+    top = _log_gamma_shifts(mpmath.mpf(n) + 1, sums, zeta_form=False)
+    if M >= 100:
+        base = _log_gamma_shifts(mpmath.mpf(2), _power_sums(estimator, M, 3 * mpmath.mp.dps // 2 + 8), True)
+    else:
+        lg = mpmath.loggamma
+        if estimator == "unbiased":
+            root = mpmath.sqrt(1 + 4 * size)
+            a, b = (1 + root) / (2 * size), -2 / (1 + root)
+            base = lg(2 - a) + lg(2 - b) - lg(2 - 1 / size)
+        else:
+            c = 1 / mpmath.sqrt(size)
+            base = lg(2 - c) + lg(2 + c)
+    return mpmath.exp(top - base)
+
+
+def _first_mp(estimator: str, M: float) -> mpmath.mpf:  # noqa: N803
+    return mpmath.mpf(1) if estimator == "unbiased" else 1 - 1 / mpmath.mpf(M)
+
+
+def _mean_sigma2_mp(M: int, n: int, sigma0: float, estimator: str) -> mpmath.mpf:  # noqa: N803
+    return mpmath.mpf(sigma0) ** 2 * _first_mp(estimator, M) * product_mp(estimator, M, n)
+
+
+def _mean_sigma2(M: int, n: int, sigma0: float, estimator: str) -> mpmath.mpf:  # noqa: N803
+    """:func:`_mean_sigma2_mp` under adaptive precision from 30 digits (nothing in it cancels)."""
+    from collapse_theory.theory import numeric
+
+    fn = functools.partial(_mean_sigma2_mp, estimator=estimator)
+    return numeric.adaptive(fn, {"M": M, "n": n, "sigma0": sigma0}, dps=numeric.DPS)
+
+
+def _limit_ratio_mp(estimator: str, M: float) -> mpmath.mpf:  # noqa: N803
+    size = mpmath.mpf(M)
+    if estimator == "mle":
+        c = 1 / mpmath.sqrt(size)
+        return mpmath.sinpi(c) / (mpmath.pi * c)
+    root = mpmath.sqrt(1 + 4 * size)
+    a, b = (1 + root) / (2 * size), (1 - root) / (2 * size)
+    return mpmath.gamma(2 - 1 / size) * mpmath.rgamma(2 - a) * mpmath.rgamma(2 - b)
+
+
+def _direct_sum(M: float, count: int, estimator: str) -> float:  # noqa: N803
+    """``sum_{m=2}^{count} s_{m-1}/m^2`` in float64 (``s`` relative to ``sigma0^2``).
+
+    ``s_{m-1}`` is a running product of ``m - 2`` factors, relative error at most ``3 m u``;
+    weighted by ``1/m^2`` against a total of at least 1, the sum's relative error is at most
+    ``3u sum 1/m <= 3u (ln(count) + 1)`` (5e-15 at 10^6 terms).
+    """
+    first = 1.0 if estimator == "unbiased" else 1.0 - 1.0 / M
+    carry, parts = first, []
+    for start in range(2, count + 1, 1 << 16):
+        mm = np.arange(start, min(start + (1 << 16), count + 1), dtype=np.float64)
+        jj = mm - 1.0  # s_{m-1} = s_{m-2} * factor(m - 1), factor(1) := first
+        inv = 1.0 / M  # no overflow of j^2 M for M near the float64 range
+        fac = 1 - inv / (jj * (jj - inv)) if estimator == "unbiased" else 1 - inv / jj**2
+        if start == 2:
+            fac[0] = first
+            prev = np.cumprod(fac)
+        else:
+            prev = carry * np.cumprod(fac)
+        carry = float(prev[-1])
+        parts.append(math.fsum(prev / mm**2))
+    return math.fsum(parts)
+
+
+def mean_sq_mean_error_value(M: float, n: int | None, sigma0: float, estimator: str) -> mpmath.mpf:  # noqa: N803
+    """``E(mu_n - mu0)^2 = (sigma0^2/M)(1 + sum_{m=2}^n s_{m-1}/m^2)``; ``n = None``: the limit.
+
+    Up to :data:`DIRECT_TERMS` terms in float64 (:func:`_direct_sum`); beyond ``N`` terms the
+    tail uses ``s_{m-1}/s_inf = 1/prod_{j>=m} factor(j) = 1 + psi1(m)/M + O(1/(m^2 M^2))``
+    (since ``-log factor(j) = 1/(j^2 M) + O(1/(j^3 M^2))``) and ``psi1(m)/m^2 = 1/m^3 + O(m^-4)``:
+    ``sum_{m=N+1}^n s_{m-1}/m^2 = s_inf [psi1(N+1) - psi1(n+1) + (zeta(3, N+1) - zeta(3, n+1))/M]
+    + O(1/(N^3 M))``, i.e. below 1e-18 relative at ``N = 10^6``.
+
+    Args:
+        M: Samples added per generation (``>= 2``).
+        n: Model index (``>= 1``) or ``None`` for ``n -> infinity``.
+        sigma0: True standard deviation.
+        estimator: ``"unbiased"`` or ``"mle"``.
+
+    Returns:
+        The value (mpmath).
+
+    """
+    count = DIRECT_TERMS if n is None else min(n, DIRECT_TERMS)
+    with mpmath.workdps(30):
+        total = 1 + mpmath.mpf(_direct_sum(M, count, estimator))
+        if n is None or n > DIRECT_TERMS:
+            size, big = mpmath.mpf(M), mpmath.mpf(DIRECT_TERMS) + 1
+            tail = mpmath.psi(1, big) + mpmath.zeta(3, big) / size
+            if n is not None:
+                tail -= mpmath.psi(1, mpmath.mpf(n) + 1) + mpmath.zeta(3, mpmath.mpf(n) + 1) / size
+            total += _limit_ratio_mp(estimator, M) * tail
+        return mpmath.mpf(sigma0) ** 2 / M * total
+
+
+def limit_mean_sq_mean_error(M: float, sigma0: float, estimator: str) -> float:  # noqa: N803
+    """``lim_n E(mu_n - mu0)^2`` (:func:`mean_sq_mean_error_value` with ``n = None``).
 
     Args:
         M: Samples added per generation (``M >= 2``).
@@ -91,15 +253,7 @@ def limit_mean_sq_mean_error(M: float, sigma0: float, estimator: str) -> float: 
     """
     if M < 2 or sigma0 <= 0:
         raise ValueError("need M >= 2 and sigma0 > 0")
-    big_n = 200_000
-    idx = np.arange(2, big_n, dtype=np.float64)
-    fac = 1 - 1 / (idx * (idx * M - 1)) if estimator == "unbiased" else 1 - 1 / (idx**2 * M)
-    first = 1.0 if estimator == "unbiased" else 1 - 1 / M
-    prev = first * np.concatenate(([1.0], np.cumprod(fac)))  # s_{m-1}/sigma0^2, m = 2..N
-    terms = prev / np.arange(2, big_n + 1, dtype=np.float64) ** 2
-    lim = float(sp.N(_limit_ratio(estimator).subs(_sym.M, sp.nsimplify(M)), 20))
-    tail = lim * float(scipy.special.polygamma(1, big_n + 1))
-    return sigma0**2 / M * (1 + math.fsum(terms[::-1]) + tail)
+    return float(mean_sq_mean_error_value(M, None, sigma0, estimator))
 
 
 def _per_estimator(est: str) -> list[Result]:
@@ -129,6 +283,8 @@ def _per_estimator(est: str) -> list[Result]:
             tag="DER, SYM, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_{est}_mean_sigma2",
+            numeric=functools.partial(_mean_sigma2, estimator=est),
+            domains=_DOMAINS,
         ),
         result(
             id=f"{base}.limit_sigma2",
@@ -141,6 +297,7 @@ def _per_estimator(est: str) -> list[Result]:
             tag="DER, SYM, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_{est}_limit_sigma2",
+            domains=_LIM_DOMAINS,
         ),
         result(
             id=f"{base}.limit_sigma2_series",
@@ -153,6 +310,7 @@ def _per_estimator(est: str) -> list[Result]:
             tag="DER, SYM",
             kind="approximation",
             proof=f"{_PROOF}:prove_{est}_limit_sigma2_series",
+            domains=_LIM_DOMAINS,
         ),
         result(
             id=f"{base}.mean_sq_mean_error",
@@ -167,6 +325,8 @@ def _per_estimator(est: str) -> list[Result]:
             tag="DER, SYM, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_{est}_mean_sq_mean_error",
+            numeric=functools.partial(mean_sq_mean_error_value, estimator=est),
+            domains=_DOMAINS,
         ),
         result(
             id=f"{base}.limit_mean_sq_mean_error",
@@ -183,12 +343,13 @@ def _per_estimator(est: str) -> list[Result]:
             kind="limit",
             proof=f"{_PROOF}:prove_{est}_limit_mean_sq_mean_error",
             numeric=functools.partial(_limit_numeric, estimator=est),
+            domains=_LIM_DOMAINS,
         ),
     ]
 
 
-def _limit_numeric(M: float, sigma0: float, estimator: str) -> float:  # noqa: N803
-    return limit_mean_sq_mean_error(M, sigma0, estimator)
+def _limit_numeric(M: float, sigma0: float, estimator: str) -> mpmath.mpf:  # noqa: N803
+    return mean_sq_mean_error_value(M, None, sigma0, estimator)
 
 
 def results() -> list[Result]:
@@ -213,6 +374,7 @@ def results() -> list[Result]:
             tag="DER, SYM, MC",
             kind="bound",
             proof=f"{_PROOF}:prove_mean_sq_mean_error_bound",
+            domains=_LIM_DOMAINS,
         )
     )
     return out

@@ -29,12 +29,18 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import mpmath
 import sympy as sp
 
+from collapse_theory.theory.domains import INT_GE0, INT_GE1, INT_GE2, NONNEG, POSITIVE, Constraint, Real
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import H0, K, M, n
 
-__all__ = ["a", "alpha0", "beta0", "d0", "kappa0", "nig_mean_variance", "results"]
+__all__ = ["a", "alpha0", "beta0", "d0", "kappa0", "nig_mean_variance", "nig_mean_variance_mp", "results"]
 
 a = sp.Symbol("a", positive=True)
 kappa0 = sp.Symbol("kappa0", positive=True)
@@ -60,14 +66,35 @@ _NIG_ASSUME = (
     "prior (mu0, kappa0, alpha0, beta0) fixed, alpha0 + M/2 > 1"
 )
 _M = "samples per generation"
-_K = "number of states (K >= 2)"
-_A = "Dirichlet pseudo-count (Laplace smoothing) a > 0"
+_K = "number of states"
+_A = "Dirichlet pseudo-count (Laplace smoothing)"
 _NIG = {
     "M": _M,
     "kappa0": "prior pseudo-count of the mean",
     "alpha0": "prior shape of sigma^2",
     "beta0": "prior scale of sigma^2",
 }
+
+_DIR_DOMAINS = {"H0": Real(0.0, 1.0, high_open=True), "M": INT_GE1, "K": INT_GE2, "a": POSITIVE, "n": INT_GE0}
+_H0_MAX = Constraint(
+    "H0 <= 1 - 1/K (heterozygosity of K states)", lambda v: v["H0"] * v["K"] <= v["K"] - 1, ("H0", "K")
+)
+_NIG_DOMAINS = {"M": INT_GE1, "kappa0": POSITIVE, "alpha0": POSITIVE, "beta0": POSITIVE}
+_NIG_PROPER = Constraint(
+    "alpha0 + M/2 > 1 (finite predictive variance)", lambda v: 2 * v["alpha0"] + v["M"] > 2, ("alpha0", "M")
+)
+
+
+def _nig_den(v: Mapping[str, Any]) -> Fraction:
+    m, k0, a0 = Fraction(v["M"]), Fraction(v["kappa0"]), Fraction(v["alpha0"])
+    return 2 * (a0 - 1) * (m + k0) * (2 * m + k0) - m * (m - 1)
+
+
+_NIG_STABLE = Constraint(
+    "2(alpha0 - 1)(M + kappa0)(2M + kappa0) > M(M - 1) (spectral radius < 1)",
+    lambda v: _nig_den(v) > 0,
+    ("alpha0", "kappa0", "M"),
+)
 
 _DEN_A = (M + K * a) ** 2
 A_COEF = M * (M - 1) / _DEN_A
@@ -82,8 +109,13 @@ V_STAR = 2 * beta0 * (2 * M + kappa0) * (M + kappa0 + 1) / NIG_DEN
 V_FLOOR = beta0 * C_COEF
 
 
-def nig_mean_variance(M: float, kappa0: float, alpha0: float, beta0: float, var0: float, d0: float, n: int) -> float:
-    """``E V_n`` of the NIG learner by iterating the exact two-dimensional moment recursion.
+def nig_mean_variance_mp(M: int, kappa0: float, alpha0: float, beta0: float, var0: float, d0: float, n: int):  # noqa: N803
+    """``E V_n`` of the NIG learner at the current mpmath precision, in ``O(log n)`` steps.
+
+    The recursion is affine, ``(V, D, 1)' = T (V, D, 1)``, with
+    ``T = [[c((M-1)/2 + kappa0/(2 kappa_n)), c kappa0 M/(2 kappa_n), c beta0], [r^2/M, r^2, 0],
+    [0, 0, 1]]``, so ``E V_n`` is the first entry of ``T^n (var0, d0, 1)``, computed by
+    repeated squaring (``2 log2 n`` products of 3 x 3 matrices).
 
     Args:
         M: samples per generation.
@@ -97,18 +129,41 @@ def nig_mean_variance(M: float, kappa0: float, alpha0: float, beta0: float, var0
     Returns:
         The expected predictive variance of model ``n``.
 
+    """
+    size, k0 = mpmath.mpf(M), mpmath.mpf(kappa0)
+    kn, an = k0 + size, mpmath.mpf(alpha0) + size / 2
+    r2, c = (size / kn) ** 2, (kn + 1) / (kn * (an - 1))
+    step = mpmath.matrix(
+        [
+            [c * ((size - 1) / 2 + k0 / (2 * kn)), c * k0 * size / (2 * kn), c * mpmath.mpf(beta0)],
+            [r2 / size, r2, 0],
+            [0, 0, 1],
+        ]
+    )
+    state = mpmath.matrix([[mpmath.mpf(var0)], [mpmath.mpf(d0)], [1]])
+    power = int(n)
+    while power:
+        if power & 1:
+            state = step * state
+        power >>= 1
+        if power:
+            step = step * step
+    return state[0, 0]
+
+
+def nig_mean_variance(M: float, kappa0: float, alpha0: float, beta0: float, var0: float, d0: float, n: int) -> float:  # noqa: N803
+    """``E V_n`` of the NIG learner (:func:`nig_mean_variance_mp` under adaptive precision).
+
     Raises:
         ValueError: if ``n`` is not a non-negative integer or ``alpha0 + M/2 <= 1``.
 
     """
+    from collapse_theory.theory import numeric
+
     if n < 0 or int(n) != n or alpha0 + M / 2 <= 1:
         raise ValueError("need an integer n >= 0 and alpha0 + M/2 > 1")
-    kn, an = kappa0 + M, alpha0 + M / 2
-    r, c = M / kn, (kn + 1) / (kn * (an - 1))
-    v, d = float(var0), float(d0)
-    for _ in range(int(n)):
-        v, d = c * (beta0 + (M - 1) * v / 2 + kappa0 * M * (d + v / M) / (2 * kn)), r * r * (d + v / M)
-    return v
+    values = {"M": M, "kappa0": kappa0, "alpha0": alpha0, "beta0": beta0, "var0": var0, "d0": d0, "n": int(n)}
+    return float(numeric.adaptive(nig_mean_variance_mp, values))
 
 
 def _dirichlet() -> list[Result]:
@@ -128,6 +183,8 @@ def _dirichlet() -> list[Result]:
             tag="DER, SYM, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_dirichlet_mean_heterozygosity",
+            domains=_DIR_DOMAINS,
+            constraints=(_H0_MAX,),
         ),
         result(
             id="bayes.dirichlet.stationary_heterozygosity",
@@ -143,6 +200,7 @@ def _dirichlet() -> list[Result]:
             tag="DER, SYM, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_dirichlet_stationary_heterozygosity",
+            domains={k: _DIR_DOMAINS[k] for k in ("M", "K", "a")},
         ),
         result(
             id="bayes.dirichlet.stationary_heterozygosity_large_M",
@@ -155,6 +213,7 @@ def _dirichlet() -> list[Result]:
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_dirichlet_stationary_heterozygosity_large_M",
+            domains={k: _DIR_DOMAINS[k] for k in ("K", "a")},
         ),
     ]
 
@@ -175,6 +234,8 @@ def _nig() -> list[Result]:
             tag="DER, SYM, MC",
             kind="bound",
             proof=f"{_PROOF}:prove_nig_predictive_variance_floor",
+            domains=_NIG_DOMAINS,
+            constraints=(_NIG_PROPER,),
         ),
         result(
             id="bayes.nig.mean_predictive_variance",
@@ -195,7 +256,10 @@ def _nig() -> list[Result]:
             tag="DER, SYM, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_nig_mean_predictive_variance",
-            numeric=nig_mean_variance,
+            numeric=nig_mean_variance_mp,
+            numeric_mp=True,
+            domains={**_NIG_DOMAINS, "var0": NONNEG, "d0": NONNEG, "n": INT_GE0},
+            constraints=(_NIG_PROPER,),
         ),
         result(
             id="bayes.nig.stationary_predictive_variance",
@@ -211,6 +275,8 @@ def _nig() -> list[Result]:
             tag="DER, SYM, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_nig_stationary_predictive_variance",
+            domains=_NIG_DOMAINS,
+            constraints=(_NIG_PROPER, _NIG_STABLE),
         ),
     ]
 

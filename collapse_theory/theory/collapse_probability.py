@@ -15,24 +15,24 @@ References:
 from __future__ import annotations
 
 import functools
-import math
+from collections.abc import Mapping
+from typing import Any
 
-import numpy as np
-import scipy.integrate
-import scipy.optimize
-import scipy.special
+import mpmath
 import sympy as sp
 
+from collapse_theory.theory import gil_pelaez
+from collapse_theory.theory.domains import INT_GE1, INT_GE2, POSITIVE, Constraint, Integer
 from collapse_theory.theory.gaussian import ESTIMATORS, c4, scale
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import M, eps, n, sigma0, u
 
-__all__ = ["cramer_exponent", "prob_sigma2_below", "results"]
+__all__ = ["cramer_exponent", "cramer_exponent_mp", "prob_sigma2_below", "results"]
 
 _PROOF = "proofs.collapse_probability"
 _PARAMS = {
-    "M": "samples per generation (M >= 2)",
-    "n": "generation (n >= 1)",
+    "M": "samples per generation",
+    "n": "generation",
     "eps": "threshold on sigma_n^2 (same units as sigma0^2)",
     "sigma0": "true standard deviation",
 }
@@ -42,16 +42,24 @@ _CITE = (
 )
 
 
-def _c_value(size: float, estimator: str) -> float:
-    return 1.0 / (size - 1.0) if estimator == "unbiased" else 1.0 / size
+MAX_N_EXACT = 1_000_000
+"""Cap on n for the exact CDF: its phase ``t (x - n E log W)`` is formed from terms of size
+``n |E log W| t``, so float64 leaves an absolute error of about ``u sqrt(n) |E log W| / sd(log W)``
+(below 1e-13 at the cap for every M)."""
+_DOMAINS = {"M": INT_GE2, "n": INT_GE1, "eps": POSITIVE, "sigma0": POSITIVE}
+_EXACT_DOMAINS = {
+    **_DOMAINS,
+    "n": Integer(1, MAX_N_EXACT, why_high="accuracy cap of the float64 inversion; use prob_sigma2_below_clt"),
+}
+_M_ONLY = {"M": INT_GE2}
 
 
 def prob_sigma2_below(M: float, n: int, eps: float, sigma0: float, estimator: str) -> float:  # noqa: N803
-    """Exact ``P(sigma_n^2 < eps)`` by Gil-Pelaez inversion of the characteristic function.
+    """Exact ``P(sigma_n^2 < eps)`` by Gil-Pelaez inversion (:func:`gil_pelaez.prob_below`).
 
     Args:
-        M: Samples per generation (``M > 1``).
-        n: Generation, a positive integer.
+        M: Samples per generation (an integer ``>= 2``).
+        n: Generation, an integer in ``[1, 10^6]``.
         eps: Threshold (> 0).
         sigma0: True standard deviation (> 0).
         estimator: ``"unbiased"`` or ``"mle"``.
@@ -63,31 +71,9 @@ def prob_sigma2_below(M: float, n: int, eps: float, sigma0: float, estimator: st
         ValueError: Parameters outside the domain.
 
     """
-    if M <= 1 or eps <= 0 or sigma0 <= 0 or n < 1 or n != int(n):
-        raise ValueError("need M > 1, integer n >= 1, eps > 0, sigma0 > 0")
-    n = int(n)
-    half_k = (M - 1.0) / 2.0
-    log2c = math.log(2.0 * _c_value(M, estimator))
-    x = math.log(eps / sigma0**2)
-    lg0 = scipy.special.loggamma(half_k)
-
-    def log_phi_n(t: np.ndarray) -> np.ndarray:
-        return n * (1j * t * log2c + scipy.special.loggamma(half_k + 1j * t) - lg0)
-
-    def integrand(t: float) -> float:
-        return float(np.imag(np.exp(-1j * t * x + log_phi_n(np.asarray(t))))) / t
-
-    upper = 1.0
-    while log_phi_n(np.asarray(upper)).real > -60.0:
-        upper *= 2.0
-    # Split at the scale of the CLT width so quad resolves both the peak and the tail.
-    width = 1.0 / math.sqrt(n * float(scipy.special.polygamma(1, half_k)))
-    edges = sorted({0.0, *[e for e in (width, 4 * width, 16 * width) if e < upper], upper})
-    total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        part, _ = scipy.integrate.quad(integrand, lo, hi, limit=400, epsabs=1e-14, epsrel=1e-12)
-        total += part
-    return min(1.0, max(0.0, 0.5 - total / math.pi))
+    if M <= 1 or M != int(M) or eps <= 0 or sigma0 <= 0 or n < 1 or n != int(n) or n > MAX_N_EXACT:
+        raise ValueError(f"need integer M >= 2, integer 1 <= n <= {MAX_N_EXACT}, eps > 0, sigma0 > 0")
+    return gil_pelaez.prob_below(int(M), int(n), float(eps), float(sigma0), estimator)
 
 
 def cramer_exponent(M: float, estimator: str) -> float:  # noqa: N803
@@ -101,20 +87,35 @@ def cramer_exponent(M: float, estimator: str) -> float:  # noqa: N803
         ``I > 0``; ``P(sigma_n^2 >= eps) = exp(-n I + o(n))``.
 
     """
+    from collapse_theory.theory import numeric
+
     if M <= 1:
         raise ValueError("need M > 1")
-    half_k = (M - 1.0) / 2.0
-    log2c = math.log(2.0 * _c_value(M, estimator))
+    return float(numeric.adaptive(functools.partial(cramer_exponent_mp, estimator=estimator), {"M": M}))
 
-    def log_mgf(th: float) -> float:
-        return th * log2c + scipy.special.gammaln(half_k + th) - scipy.special.gammaln(half_k)
 
-    # The derivative log(2c) + psi(k/2 + theta) is increasing: bracket its root.
-    hi = 1.0
-    while log2c + scipy.special.psi(half_k + hi) < 0:
-        hi *= 2.0
-    root = scipy.optimize.brentq(lambda th: log2c + scipy.special.psi(half_k + th), 0.0, hi, xtol=1e-15, rtol=1e-15)
-    return -log_mgf(root)
+def cramer_exponent_mp(M: float, estimator: str) -> mpmath.mpf:  # noqa: N803
+    """:func:`cramer_exponent` in mpmath at the current precision.
+
+    The stationary point solves ``log(2c) + psi(k/2 + theta) = 0`` (``psi`` increasing and
+    concave) by Newton's method from ``theta = 1/2`` (unbiased) or ``1`` (MLE), the large-M
+    roots; ``I`` is stationary in ``theta``, so a root error ``delta`` changes it by
+    ``O(delta^2)``. Newton stops at the working precision's noise floor (the step no longer
+    halves); the precision escalation around it then decides whether ``I`` is good enough.
+    """
+    size = mpmath.mpf(M)
+    half_k = (size - 1) / 2
+    log2c = mpmath.log(2 / (size - 1)) if estimator == "unbiased" else mpmath.log(2 / size)
+    theta = mpmath.mpf(0.5) if estimator == "unbiased" else mpmath.mpf(1)
+    tol = mpmath.mpf(10) ** (-mpmath.mp.dps)
+    previous = mpmath.inf
+    for count in range(60):
+        step = (log2c + mpmath.digamma(half_k + theta)) / mpmath.psi(1, half_k + theta)
+        theta -= step
+        if abs(step) <= tol * max(1, abs(theta)) or (count >= 4 and abs(step) >= abs(previous) / 2):
+            break  # converged, or at the noise floor of the working precision
+        previous = step
+    return -(theta * log2c + mpmath.loggamma(half_k + theta) - mpmath.loggamma(half_k))
 
 
 @functools.cache
@@ -160,6 +161,7 @@ def _per_estimator(est: str) -> list[Result]:
             tag="DER, SYM, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_{est}_as_rate",
+            domains=_M_ONLY,
         ),
         result(
             id=f"{base}.prob_sigma2_below",
@@ -176,6 +178,7 @@ def _per_estimator(est: str) -> list[Result]:
             kind="exact",
             proof=f"{_PROOF}:prove_{est}_prob_sigma2_below",
             numeric=functools.partial(_gil_pelaez_numeric, estimator=est),
+            domains=_EXACT_DOMAINS,
         ),
         result(
             id=f"{base}.prob_sigma2_below_clt",
@@ -183,6 +186,7 @@ def _per_estimator(est: str) -> list[Result]:
             statement="P(sigma_n^2 < eps) ~ Phi((x - n m)/sqrt(n v)), v = psi1((M-1)/2)",
             expr=_normal_cdf((x - n * rate) / sp.sqrt(n * spread)),
             params=_PARAMS,
+            domains=_DOMAINS,
             assumptions=assume + "; poor in the lower tail at small n",
             citation=_CITE,
             tag="DER, MC",
@@ -195,6 +199,7 @@ def _per_estimator(est: str) -> list[Result]:
             statement=chern_text + "; general: (sigma0^2/eps)^theta (E W^theta)^n for any theta > 0",
             expr=chern,
             params=_PARAMS,
+            domains=_DOMAINS,
             assumptions=assume,
             citation=_CITE,
             tag="DER, SYM",
@@ -216,7 +221,9 @@ def _per_estimator(est: str) -> list[Result]:
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_{est}_cramer_exponent",
-            numeric=functools.partial(_cramer_numeric, estimator=est),
+            numeric=functools.partial(cramer_exponent_mp, estimator=est),
+            numeric_mp=True,
+            domains=_M_ONLY,
         ),
         result(
             id=f"{base}.prob_sigma2_below_small_eps",
@@ -227,23 +234,31 @@ def _per_estimator(est: str) -> list[Result]:
             ),
             expr=small,
             params=_PARAMS,
+            domains=_DOMAINS,
             assumptions=assume + "; n >= 1 fixed, eps -> 0",
             citation="derived here (docs/derivations.md, 'Collapse probability'): leading Mellin pole of order n",
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_{est}_prob_sigma2_below_small_eps",
+            constraints=(_small_eps_constraint(est),),
         ),
     ]
+
+
+def _small_eps_constraint(est: str) -> Constraint:
+    def holds(v: Mapping[str, Any]) -> bool:
+        size = v["M"]
+        two_c = mpmath.mpf(2) / (size - 1 if est == "unbiased" else size)
+        return bool(mpmath.mpf(v["eps"]) < mpmath.mpf(v["sigma0"]) ** 2 * two_c ** v["n"])
+
+    text = "eps < sigma0^2 (2c)^n, c = " + ("1/(M-1)" if est == "unbiased" else "1/M") + " (y < 1)"
+    return Constraint(text, holds, ("eps", "sigma0", "M", "n"))
 
 
 def _gil_pelaez_numeric(M: float, n: float, eps: float, sigma0: float, estimator: str) -> float:  # noqa: N803
     if n != int(n):
         raise ValueError("n must be an integer")
     return prob_sigma2_below(M, int(n), eps, sigma0, estimator)
-
-
-def _cramer_numeric(M: float, estimator: str) -> float:  # noqa: N803
-    return cramer_exponent(M, estimator)
 
 
 def results() -> list[Result]:

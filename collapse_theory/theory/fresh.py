@@ -21,8 +21,13 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from typing import Any
+
 import sympy as sp
 
+from collapse_theory.theory.domains import INT_GE1, POSITIVE, UNIT_HALF_OPEN, Constraint
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import M, alpha, kappa, lam, nreal, sigma, sigma0, w
 
@@ -32,9 +37,45 @@ _PROOF = "proofs.fresh"
 _CITE = "derived here (docs/derivations.md, 'Fresh real data'); fresh-data loop of Alemohammad et al., ICLR 2024 [ABS]"
 _PARAMS = {
     "M": "samples per generation",
-    "alpha": "fraction of fresh real data (0 < alpha <= 1)",
+    "alpha": "fraction of fresh real data",
     "sigma0": "true standard deviation",
 }
+_DOMAINS = {"M": INT_GE1, "alpha": UNIT_HALF_OPEN, "sigma0": POSITIVE}
+_BIAS_DOMAINS = {**_DOMAINS, "lam": UNIT_HALF_OPEN}
+_W_DOMAINS = {"sigma": POSITIVE, "nreal": INT_GE1, "kappa": POSITIVE}
+
+
+def _split_d(v: Mapping[str, Any]) -> Any:
+    return v["M"] * v["alpha"] * (2 - v["alpha"]) - 1
+
+
+def _biased_d(v: Mapping[str, Any]) -> Any:
+    a, lam, size = v["alpha"], v["lam"], v["M"]
+    return (1 - lam * (1 - a)) * ((2 - a) * size - 1) - (1 - a)
+
+
+# Exact rational arithmetic on the (binary) inputs decides the sign of each denominator.
+_SPLIT = Constraint(
+    "M alpha (2 - alpha) > 1 (stationary: at least one real sample)",
+    lambda v: _exact(_split_d, v) > 0,
+    ("M", "alpha"),
+)
+_BIASED = Constraint(
+    "D = (1 - lam (1 - alpha)) ((2 - alpha) M - 1) - (1 - alpha) > 0 (stationary)",
+    lambda v: _exact(_biased_d, v) > 0,
+    ("M", "alpha", "lam"),
+)
+_MIXTURE = Constraint(
+    "M alpha (2 - alpha) > 1 - alpha (stationary)",
+    lambda v: _exact(lambda w: w["M"] * w["alpha"] * (2 - w["alpha"]) - 1 + w["alpha"], v) > 0,
+    ("M", "alpha"),
+)
+
+
+def _exact(fn: Callable[[Mapping[str, Any]], Any], values: Mapping[str, Any]) -> Fraction:
+    return fn({k: Fraction(v) for k, v in values.items()})
+
+
 _W_PARAMS = {
     "sigma": "known standard deviation",
     "nreal": "fresh real samples per step",
@@ -62,7 +103,7 @@ def _split() -> list[Result]:
     den_b = shrink * ((2 - alpha) * M - 1) - (1 - alpha)
     assume = "fixed split: alpha M real + (1-alpha) M synthetic, pooled unbiased fit"
     stable = "; stationary iff M alpha (2 - alpha) > 1 (at least one real sample)"
-    lam_param = {"lam": "variance shrink factor of the synthetic sampler (0 < lam <= 1)"}
+    lam_param = {"lam": "variance shrink factor of the synthetic sampler"}
     return [
         result(
             id="fresh.split.e_star",
@@ -75,6 +116,8 @@ def _split() -> list[Result]:
             tag="DER, SYM, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_split_e_star",
+            domains=_DOMAINS,
+            constraints=(_SPLIT,),
         ),
         result(
             id="fresh.split.v_star",
@@ -90,6 +133,8 @@ def _split() -> list[Result]:
             tag="DER, SYM, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_split_v_star",
+            domains=_DOMAINS,
+            constraints=(_SPLIT,),
         ),
         result(
             id="fresh.split.biased.e_star",
@@ -105,6 +150,8 @@ def _split() -> list[Result]:
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_split_biased_e_star",
+            domains=_BIAS_DOMAINS,
+            constraints=(_BIASED,),
         ),
         result(
             id="fresh.split.biased.v_star",
@@ -120,6 +167,8 @@ def _split() -> list[Result]:
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_split_biased_v_star",
+            domains=_BIAS_DOMAINS,
+            constraints=(_BIASED,),
         ),
     ]
 
@@ -146,6 +195,8 @@ def _mixture() -> list[Result]:
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_mixture_e_star",
+            domains=_DOMAINS,
+            constraints=(_MIXTURE,),
         ),
         result(
             id="fresh.mixture.v_star",
@@ -158,6 +209,8 @@ def _mixture() -> list[Result]:
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_mixture_v_star",
+            domains=_DOMAINS,
+            constraints=(_MIXTURE,),
         ),
     ]
 
@@ -171,7 +224,8 @@ def _weighted() -> list[Result]:
             title="Stationary MSE of the weighted real/synthetic mean",
             statement="MSE(w) = (sigma^2/nreal) [w^2 + (1-w)^2/kappa] / [1 - (1-w)^2]",
             expr=weighted_mse(),
-            params={**_W_PARAMS, "w": "weight on the real-data mean (0 < w <= 1)"},
+            params={**_W_PARAMS, "w": "weight on the real-data mean"},
+            domains={**_W_DOMAINS, "w": UNIT_HALF_OPEN},
             assumptions=assume,
             citation=_W_CITE,
             tag="DER, SYM, MC",
@@ -184,6 +238,7 @@ def _weighted() -> list[Result]:
             statement="w*(kappa) = (sqrt(1 + 4 kappa) - 1)/(2 kappa); w*(1) = 1/phi = 0.618...",
             expr=wstar,
             params={"kappa": _W_PARAMS["kappa"]},
+            domains={"kappa": POSITIVE},
             assumptions=assume,
             citation=_W_CITE,
             tag="DER, SYM, MC",
@@ -196,6 +251,7 @@ def _weighted() -> list[Result]:
             statement="MSE(w*) = w*(kappa) sigma^2 / nreal; at kappa = 1 it is sigma^2/(phi nreal)",
             expr=wstar * sigma**2 / nreal,
             params=_W_PARAMS,
+            domains=_W_DOMAINS,
             assumptions=assume,
             citation=_W_CITE,
             tag="DER, SYM, MC",

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import sympy as sp
 
+from collapse_theory.theory.domains import INT_GE0, INT_GE1, INT_GE2, POSITIVE, REAL, UNIT_HALF_OPEN, Constraint
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import M, lam, n, r, sigma0
 
-__all__ = ["ESTIMATORS", "c4", "chi2_dof", "mellin_w", "results", "scale"]
+__all__ = ["ESTIMATORS", "c4", "chi2_dof", "domains", "mellin_w", "results", "scale"]
 
 ESTIMATORS = ("unbiased", "mle")
 _PROOF = "proofs.gaussian_replace"
@@ -30,10 +31,23 @@ _CITE = (
     "Nature 631 (2024), Thm 3.1 (unbiased chain) [SRC]"
 )
 _PARAMS = {
-    "M": "samples per generation (M >= 2)",
+    "M": "samples per generation",
     "n": "generation (number of fits)",
     "sigma0": "true standard deviation",
 }
+# Laws of log sigma^2 (log, polygamma, moments of any order) need k = M - 1 >= 1 for both
+# estimators; the MLE chain itself runs from M = 1 (sigma_1 = 0, then degenerate).
+_LOG_LAW = ("mean_log_sigma2", "var_log_sigma2", "moment_sigma_r")
+_R_CONSTRAINT = Constraint("r > 1 - M (E sigma^r finite)", lambda v: v["r"] > 1 - v["M"], ("r", "M"))
+
+
+def domains(estimator: str, name: str = "") -> dict:
+    """The parameter domains of a replace-chain result of ``estimator``."""
+    size = INT_GE2 if estimator == "unbiased" or name in _LOG_LAW else INT_GE1
+    out = {"M": size, "n": INT_GE0, "sigma0": POSITIVE}
+    if name == "moment_sigma_r":
+        out["r"] = REAL
+    return out
 
 
 def scale(estimator: str) -> sp.Expr:
@@ -63,8 +77,9 @@ def c4(size: sp.Expr = M) -> sp.Expr:
 
 def _assume(estimator: str) -> str:
     div = "M-1" if estimator == "unbiased" else "M"
+    size = "M >= 2" if estimator == "unbiased" else "M >= 1 (M >= 2 for the law of log sigma^2)"
     return (
-        f"replace workflow, fixed M >= 2, variance estimator divides by {div}; generation 0 "
+        f"replace workflow, fixed {size}, variance estimator divides by {div}; generation 0 "
         "is the truth N(mu0, sigma0^2)"
     )
 
@@ -151,6 +166,8 @@ def _moments(estimator: str) -> list[Result]:
             tag=tag,
             kind="exact",
             proof=f"{_PROOF}:prove_{est}_{name}",
+            domains=domains(est, name),
+            constraints=(_R_CONSTRAINT,) if name == "moment_sigma_r" else (),
         )
         for name, title, statement, expr in rows
     ]
@@ -168,7 +185,7 @@ def results() -> list[Result]:
                 "with the unbiased estimator gives E[sigma_n^2] = lam^n sigma0^2"
             ),
             expr=lam**n * sigma0**2,
-            params={**_PARAMS, "lam": "variance shrink factor of the sampler (0 < lam <= 1)"},
+            params={**_PARAMS, "lam": "variance shrink factor of the sampler"},
             assumptions="replace workflow, unbiased variance, synthetic draws N(mu_t, lam sigma_t^2)",
             citation=(
                 "derived here (docs/derivations.md, 'Biased sampling'); sampling-bias model after Alemohammad et al., "
@@ -177,6 +194,7 @@ def results() -> list[Result]:
             tag="DER",
             kind="exact",
             proof=f"{_PROOF}:prove_biased_sampling_mean_sigma2",
+            domains={**domains("unbiased"), "lam": UNIT_HALF_OPEN},
         )
     )
     return out

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from collapse_theory.theory.domains import INT_GE0, INT_GE2, POSITIVE, Real
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import M, n, sigma0
 
@@ -26,10 +27,12 @@ __all__ = ["results"]
 
 _PROOF = "proofs.gaussian_series"
 _PARAMS = {
-    "M": "samples per generation (M >= 2)",
+    "M": "samples per generation",
     "n": "generation (number of fits)",
     "sigma0": "true standard deviation",
 }
+_DOMAINS = {"M": INT_GE2, "n": INT_GE0, "sigma0": POSITIVE}
+_REAL_M = {"M": Real(1.0, low_open=True)}  # c4(M) is defined for every real M > 1
 _ASSUME = "replace workflow, fixed M; expansion in 1/M at fixed n, error O(n/M^3)"
 
 
@@ -45,6 +48,7 @@ def results() -> list[Result]:
             ),
             expr=1 - 1 / (4 * M) - sp.Rational(7, 32) / M**2 - sp.Rational(19, 128) / M**3,
             params={"M": "sample size"},
+            domains=_REAL_M,
             assumptions="M -> infinity",
             citation="derived here (docs/derivations.md, 'Gaussian, large-M expansions'); classical c4 constant",
             tag="DER, SYM",
@@ -56,7 +60,8 @@ def results() -> list[Result]:
             title="Wendel lower bound on c4",
             statement=("sqrt((M-1)/M) <= c4(M) <= 1 for all real M > 1, hence 0 <= 1 - c4(M) <= 1/M"),
             expr=sp.sqrt((M - 1) / M),
-            params={"M": "sample size (M > 1)"},
+            params={"M": "sample size"},
+            domains=_REAL_M,
             assumptions="real M > 1",
             citation=(
                 "Wendel, Amer. Math. Monthly 55 (1948): (x/(x+s))^(1-s) <= "
@@ -73,6 +78,7 @@ def results() -> list[Result]:
             statement="E[W2^2] = (3/2) n sigma0^2 / M + O(n^2/M^2) for n << M",
             expr=sp.Rational(3, 2) * n * sigma0**2 / M,
             params=_PARAMS,
+            domains=_DOMAINS,
             assumptions="replace workflow, unbiased variance, n << M",
             citation=(
                 "Shumailov et al., arXiv 2305.17493, 1-D Gaussian section (numbering unknown) "
@@ -88,6 +94,7 @@ def results() -> list[Result]:
             statement="E[log sigma_n^2] = log sigma0^2 - n (1/M + 4/(3M^2)) + O(n/M^3)",
             expr=sp.log(sigma0**2) - n * (1 / M + sp.Rational(4, 3) / M**2),
             params=_PARAMS,
+            domains=_DOMAINS,
             assumptions=_ASSUME,
             citation="derived here (docs/derivations.md, 'Gaussian, large-M expansions')",
             tag="DER, SYM",
@@ -103,6 +110,7 @@ def results() -> list[Result]:
             ),
             expr=sp.log(sigma0**2) - n * (2 / M + sp.Rational(11, 6) / M**2),
             params=_PARAMS,
+            domains=_DOMAINS,
             assumptions=_ASSUME,
             citation=(
                 "derived here (docs/derivations.md, 'Gaussian, large-M expansions'); counterpart of "
@@ -118,6 +126,7 @@ def results() -> list[Result]:
             statement="Var[log sigma_n^2] = n (2/M + 4/M^2) + O(n/M^3) (both estimators)",
             expr=n * (2 / M + 4 / M**2),
             params={"M": _PARAMS["M"], "n": _PARAMS["n"]},
+            domains={"M": INT_GE2, "n": INT_GE0},
             assumptions=_ASSUME,
             citation="derived here (docs/derivations.md, 'Gaussian, large-M expansions')",
             tag="DER, SYM",

@@ -14,6 +14,7 @@ References:
 
 from __future__ import annotations
 
+from collapse_theory.theory.domains import INT_GE0, INT_GE1, NONNEG, POSITIVE
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import M, h, t, v0
 
@@ -28,6 +29,7 @@ _PARAMS = {
     "v0": "MLE spread of the initial M points",
     "t": "generation",
 }
+_DOMAINS = {"M": INT_GE1, "h": POSITIVE, "v0": NONNEG, "t": INT_GE0}
 
 
 def results() -> list[Result]:
@@ -40,6 +42,7 @@ def results() -> list[Result]:
             statement="E v_t = a^t v0 + h^2 a (1 - a^t)/(1 - a), a = 1 - 1/M",
             expr=a**t * v0 + h**2 * a * (1 - a**t) / (1 - a),
             params=_PARAMS,
+            domains=_DOMAINS,
             assumptions=_ASSUME,
             citation=_CITE,
             tag="DER, MC",
@@ -52,6 +55,7 @@ def results() -> list[Result]:
             statement="lim E v_t = v* = (M - 1) h^2 (no collapse; can be far from sigma0^2)",
             expr=(M - 1) * h**2,
             params={"M": _PARAMS["M"], "h": _PARAMS["h"]},
+            domains={"M": INT_GE1, "h": POSITIVE},
             assumptions=_ASSUME + "; t -> infinity",
             citation=_CITE,
             tag="DER, MC",
@@ -64,6 +68,7 @@ def results() -> list[Result]:
             statement=("E(mean_t - mean_0)^2 = t h^2 + (1 - a^t)(v0 - (M-1) h^2): the mean random-walks"),
             expr=t * h**2 + (1 - a**t) * (v0 - (M - 1) * h**2),
             params=_PARAMS,
+            domains=_DOMAINS,
             assumptions=_ASSUME,
             citation="derived here (docs/derivations.md, 'KDE') from the spread recursion (not MC-checked when derived)",
             tag="DER, SYM",

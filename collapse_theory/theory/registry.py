@@ -7,6 +7,11 @@ meaning of each parameter, its assumptions, its citation and trust tag (defined 
 derived in this project cite the section of ``docs/derivations.md`` that derives them. Results are
 collected lazily from the topic modules listed in :data:`TOPICS`.
 
+:func:`evaluate` checks every value against its declared domain
+(:mod:`collapse_theory.theory.domains`) before computing anything, and raises
+:class:`~collapse_theory.theory.domains.ParameterError` (a ``ValueError``) with a one-line message
+otherwise.
+
 Example:
     >>> from collapse_theory.theory import registry
     >>> registry.evaluate("gaussian.replace.unbiased.mean_w2sq", M=10, n=5, sigma0=1.0)
@@ -20,14 +25,27 @@ import dataclasses
 import difflib
 import functools
 import importlib
-import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import mpmath
 import sympy as sp
 
-__all__ = ["KINDS", "TOPICS", "Result", "all_results", "evaluate", "get", "result"]
+from collapse_theory.theory.domains import Constraint, Domain, ParameterError, ProbVector
+
+__all__ = [
+    "KINDS",
+    "TOPICS",
+    "EvaluationError",
+    "ParameterError",
+    "Result",
+    "all_results",
+    "check_params",
+    "evaluate",
+    "evaluate_mp",
+    "get",
+    "result",
+]
 
 KINDS = ("exact", "limit", "bound", "approximation")
 TOPICS = (
@@ -72,6 +90,11 @@ class Result:
         vector_params: Names of parameters that take a sequence of floats (state
             probabilities), indexed from 0 in ``expr``; their common length is the implied
             symbol ``K`` of ``expr``.
+        domains: ``(name, domain)`` pairs, one per parameter, in the order of ``params``.
+        constraints: Conditions across parameters (``M >= d + 1``), checked after the domains.
+        numeric_mp: ``numeric`` works in mpmath at the current precision; :func:`evaluate`
+            then runs it under the precision escalation of
+            :func:`collapse_theory.theory.numeric.adaptive`.
 
     """
 
@@ -85,8 +108,11 @@ class Result:
     tag: str
     kind: str
     proof: str
-    numeric: Callable[..., float] | None = None
+    numeric: Callable[..., Any] | None = None
     vector_params: tuple[str, ...] = ()
+    domains: tuple[tuple[str, Domain], ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    numeric_mp: bool = False
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -97,6 +123,11 @@ class Result:
     def param_doc(self) -> dict[str, str]:
         """Mapping from parameter name to its one-line meaning."""
         return dict(self.params)
+
+    @property
+    def domain_of(self) -> dict[str, Domain]:
+        """Mapping from parameter name to its domain."""
+        return dict(self.domains)
 
 
 def result(
@@ -110,14 +141,19 @@ def result(
     tag: str,
     kind: str,
     proof: str,
-    numeric: Callable[..., float] | None = None,
+    numeric: Callable[..., Any] | None = None,
     vector_params: Sequence[str] = (),
+    *,
+    domains: Mapping[str, Domain],
+    constraints: Sequence[Constraint] = (),
+    numeric_mp: bool = False,
 ) -> Result:
-    """Build a :class:`Result`, checking kind, parameter names and the proof reference format.
+    """Build a :class:`Result`, checking kind, parameter names, domains and the proof reference.
 
     Raises:
-        ValueError: On an unknown kind, a symbol of ``expr`` missing from ``params``, or a
-            malformed proof reference.
+        ValueError: On an unknown kind, a symbol of ``expr`` missing from ``params``, a
+            parameter without a domain (or a domain without a parameter), a vector parameter
+            without a vector domain, or a malformed proof reference.
 
     """
     if kind not in KINDS:
@@ -131,6 +167,14 @@ def result(
         missing = sorted(_expr_param_names(expr) - set(params) - implied)
         if missing:
             raise ValueError(f"{id}: symbols {missing} of the expression are not parameters")
+    if set(domains) != set(params):
+        raise ValueError(f"{id}: domains {sorted(domains)} do not match the parameters {sorted(params)}")
+    for name, dom in domains.items():
+        if isinstance(dom, ProbVector) != (name in vector_params):
+            raise ValueError(f"{id}: parameter {name} needs a vector domain iff it is a vector parameter")
+    for con in constraints:
+        if not set(con.names) <= set(params):
+            raise ValueError(f"{id}: constraint {con.text!r} names unknown parameters")
     return Result(
         id=id,
         title=title,
@@ -144,6 +188,9 @@ def result(
         proof=proof,
         numeric=numeric,
         vector_params=tuple(vector_params),
+        domains=tuple((name, domains[name]) for name in params),
+        constraints=tuple(constraints),
+        numeric_mp=numeric_mp,
     )
 
 
@@ -186,52 +233,111 @@ def get(id: str) -> Result:  # noqa: A002
         raise KeyError(f"no result {id!r}; close ids: {hint}") from None
 
 
-def evaluate(id: str, **params: Any) -> float:  # noqa: A002
-    """Evaluate a result at the given parameter values.
+class EvaluationError(ValueError):
+    """An in-domain evaluation that failed (a defect of the registry, to be reported)."""
 
-    Products and sums whose upper limit is a generation count are evaluated term by term
-    for the given integer; everything else goes through the lambdified expression
-    (:mod:`collapse_theory.theory.numeric`) or the result's ``numeric`` callable.
+
+def check_params(id: str, **params: Any) -> dict[str, Any]:  # noqa: A002
+    """Validate parameter values against the result's domains and constraints.
 
     Args:
         id: Result id.
-        **params: One value per parameter of the result (a sequence for vector parameters).
+        **params: One value per parameter (a sequence for vector parameters).
 
     Returns:
-        The value as a float.
+        The canonical values: ``int`` for integer domains, ``float`` for real ones, a tuple of
+        floats for probability vectors.
 
     Raises:
         KeyError: Unknown id.
-        ValueError: Unknown or missing parameter names, or values outside the domain.
+        ParameterError: Missing or unknown names (with the closest names), wrong types,
+            non-finite or out-of-domain values, violated constraints; the message is one line
+            that starts with the result id.
 
     """
     res = get(id)
-    names = set(res.param_names)
-    unknown = sorted(set(params) - names)
-    missing = sorted(names - set(params))
+    names = res.param_names
+    unknown = [k for k in params if k not in names]
+    missing = [k for k in names if k not in params]
     if unknown or missing:
         parts = []
-        if unknown:
-            parts.append(f"unknown parameter(s) {', '.join(unknown)}")
-        if missing:
-            parts.append(f"missing parameter(s) {', '.join(missing)}")
-        raise ValueError(f"{id}: {'; '.join(parts)} (expected: {', '.join(res.param_names)})")
-    for name, value in params.items():
-        if name in res.vector_params:
-            if isinstance(value, str) or not isinstance(value, Sequence):
-                raise ValueError(f"{id}: parameter {name} takes a sequence of floats")
-        elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"{id}: parameter {name} must be a number, got {value!r}")
-        elif not math.isfinite(value):
-            raise ValueError(f"{id}: parameter {name} must be finite, got {value!r}")
-    if res.numeric is not None:
-        return float(res.numeric(**params))
+        for k in unknown:
+            pool = [n for n in names if n not in params] or list(names)
+            close = difflib.get_close_matches(k, pool, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            parts.append(f"unknown parameter {k}{hint}")
+        domains = res.domain_of
+        parts += [f"missing parameter {k} ({domains[k].describe()}: {res.param_doc[k]})" for k in missing]
+        expected = ", ".join(names) if names else "none"
+        raise ParameterError(f"{id}: {'; '.join(parts)}; expected: {expected}")
+    values: dict[str, Any] = {}
+    try:
+        for name, dom in res.domains:
+            values[name] = dom.check(name, params[name])
+        for con in res.constraints:
+            con.check(values)
+    except ParameterError as err:
+        raise ParameterError(f"{id}: {err.args[0]}") from None
+    return values
+
+
+def evaluate_mp(id: str, **params: Any) -> mpmath.mpf:  # noqa: A002
+    """Like :func:`evaluate`, but the value before rounding to float64 (an mpmath number).
+
+    Values outside the float64 range are returned as they are (the command line shows them
+    in decimal); results computed in float64 come back as the same float.
+    """
+    res = get(id)
+    values = check_params(id, **params)
     from collapse_theory.theory import numeric
 
-    values = dict(params)
-    if res.vector_params:
-        lengths = {len(params[name]) for name in res.vector_params}
-        if len(lengths) != 1 or 0 in lengths:
-            raise ValueError(f"{id}: vector parameters must be non-empty and of equal length")
-        values["K"] = lengths.pop()
-    return numeric.evaluate_expr(res.expr, values, context=id)
+    try:
+        if res.numeric is not None:
+            if res.numeric_mp:
+                value = numeric.adaptive(res.numeric, values)
+            else:
+                with mpmath.workdps(numeric.DPS):
+                    value = +mpmath.mpf(res.numeric(**values))
+        else:
+            expr_values = dict(values)
+            if res.vector_params:
+                expr_values["K"] = len(values[res.vector_params[0]])
+            value = numeric.evaluate_expr_mp(res.expr, expr_values)
+    except (ValueError, ZeroDivisionError, OverflowError, ArithmeticError) as err:
+        raise EvaluationError(f"{id}: evaluation failed at in-domain values ({type(err).__name__}: {err})") from None
+    if mpmath.isnan(value) or mpmath.isinf(value):
+        raise EvaluationError(f"{id}: evaluation gave {value} at in-domain values")
+    return value
+
+
+def evaluate(id: str, **params: Any) -> float:  # noqa: A002
+    """Evaluate a result at the given parameter values.
+
+    Every value is first checked against its domain (:func:`check_params`). Expressions are
+    evaluated with mpmath at a precision raised until two evaluations agree to float64
+    accuracy (:func:`collapse_theory.theory.numeric.evaluate_expr_mp`), so forms that cancel
+    catastrophically (``1 - c4(M)^n`` at ``M = 1e40``) come out right; sums and products over
+    a generation count use closed forms or stated recursions (the result's ``numeric``).
+
+    Args:
+        id: Result id.
+        **params: One value per parameter (a sequence for vector parameters). Python and numpy
+            ints and floats are accepted; integer parameters also take integral floats
+            (``5.0``, ``1e40``) and reject non-integral ones.
+
+    Returns:
+        The value rounded to the nearest float64. A value beyond the float64 range comes back
+        as ``inf`` or ``-inf`` and one below it as 0.0 or a subnormal (:func:`evaluate_mp`
+        has the unrounded value).
+
+    Raises:
+        KeyError: Unknown id (the message lists close ids).
+        ParameterError: Missing, unknown, wrong-typed, non-finite or out-of-domain values.
+        EvaluationError: The evaluation failed at valid values (a defect; please report it).
+
+    """
+    value = evaluate_mp(id, **params)
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")

@@ -19,8 +19,10 @@ References:
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 
+from collapse_theory.theory.domains import INT_GE1, POSITIVE, Constraint
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import T, d, i, n, sigma
 
@@ -34,9 +36,19 @@ _CITE = (
 _PARAMS = {
     "sigma": "label noise standard deviation",
     "d": "dimension",
-    "T": "number of design rows (T >= d + 2)",
-    "n": "iteration (n >= 1; iteration 1 is fitted on real labels)",
+    "T": "number of design rows",
+    "n": "iteration (iteration 1 is fitted on real labels)",
 }
+_DOMAINS = {"sigma": POSITIVE, "d": INT_GE1, "T": INT_GE1, "n": INT_GE1}
+_ROWS = Constraint("T >= d + 2 (finite inverse-Wishart mean)", lambda v: v["T"] >= v["d"] + 2, ("T", "d"))
+
+
+def _accumulate_mp(sigma: float, d: int, T: int, n: int) -> mpmath.mpf:  # noqa: N803
+    """``sigma^2 d/(T-d-1) sum_{i<=n} 1/i^2``, the sum as ``zeta(2) - zeta(2, n+1)`` (any ``n``)."""
+    partial = mpmath.zeta(2) - mpmath.zeta(2, mpmath.mpf(n) + 1)
+    return mpmath.mpf(sigma) ** 2 * d / (mpmath.mpf(T) - d - 1) * partial
+
+
 _ASSUME = "fixed Gaussian design x ~ N(0, Sigma), OLS, labels regenerated from the previous fit"
 
 
@@ -59,6 +71,8 @@ def results() -> list[Result]:
             tag="SEC; DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_replace_test_error",
+            domains=_DOMAINS,
+            constraints=(_ROWS,),
         ),
         result(
             id="regression.accumulate.test_error",
@@ -71,6 +85,10 @@ def results() -> list[Result]:
             tag="SEC; DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_accumulate_test_error",
+            numeric=_accumulate_mp,
+            numeric_mp=True,
+            domains=_DOMAINS,
+            constraints=(_ROWS,),
         ),
         result(
             id="regression.accumulate.bound",
@@ -83,6 +101,8 @@ def results() -> list[Result]:
             tag="SEC; DER, SYM, MC",
             kind="bound",
             proof=f"{_PROOF}:prove_accumulate_bound",
+            domains={k: v for k, v in _DOMAINS.items() if k != "n"},
+            constraints=(_ROWS,),
         ),
         result(
             id="regression.inverse_wishart_trace",
@@ -95,5 +115,7 @@ def results() -> list[Result]:
             tag="DER, SYM",
             kind="exact",
             proof=f"{_PROOF}:prove_inverse_wishart_trace",
+            domains={"d": INT_GE1, "T": INT_GE1},
+            constraints=(_ROWS,),
         ),
     ]

@@ -15,8 +15,11 @@ References:
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import sympy as sp
 
+from collapse_theory.theory.domains import INT_GE0, INT_GE1, REAL, Constraint, Real
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import kappa, n, u, x
 
@@ -26,6 +29,15 @@ _PROOF = "proofs.rounding"
 _HIGHAM = "N. J. Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., SIAM (2002)"
 _MEMO = " (cited from memory, book not consulted here)"
 _ASSUME = "IEEE arithmetic with round to nearest, unit roundoff u, no underflow or overflow"
+
+
+_U = Real(0.0, 0.5, low_open=True)  # a unit roundoff 2^-p, p >= 1
+_KAPPA = Real(1.0)  # sqrt(1 + n xbar^2 / S) >= 1
+
+
+def _below_one(text: str, count) -> Constraint:  # noqa: ANN001 - count(values) -> int
+    """``count(v) * u < 1``, decided exactly on the binary inputs."""
+    return Constraint(f"{text} u < 1", lambda v: Fraction(count(v)) * Fraction(v["u"]) < 1, ("n", "u"))
 
 
 def gamma_expr(k: sp.Expr) -> sp.Expr:
@@ -38,7 +50,8 @@ def pairwise_bound(n: float, u: float) -> float:  # noqa: N803 - registry parame
     if n != int(n) or n < 1:
         raise ValueError("n must be a positive integer")
     levels = (int(n) - 1).bit_length()
-    return levels * u / (1.0 - levels * u)
+    exact = levels * Fraction(u) / (1 - levels * Fraction(u))  # no cancellation in 1 - levels u
+    return float(exact)
 
 
 def results() -> list[Result]:
@@ -53,6 +66,8 @@ def results() -> list[Result]:
             ),
             expr=gamma_expr(n),
             params={"n": "number of rounding factors", "u": "unit roundoff"},
+            domains={"n": INT_GE0, "u": _U},
+            constraints=(_below_one("n", lambda v: v["n"]),),
             assumptions=_ASSUME + "; n u < 1",
             citation=f"{_HIGHAM}, Lemma 3.1{_MEMO}",
             tag="MEM, SYM",
@@ -64,7 +79,9 @@ def results() -> list[Result]:
             title="Error bound of recursive summation",
             statement="|s_hat - s| <= gamma_{n-1} sum |x_i| for s_hat = fl(...((x_1 + x_2) + x_3) ... + x_n)",
             expr=gamma_expr(n - 1),
-            params={"n": "number of summands (n >= 1)", "u": "unit roundoff"},
+            params={"n": "number of summands", "u": "unit roundoff"},
+            domains={"n": INT_GE1, "u": _U},
+            constraints=(_below_one("(n - 1)", lambda v: v["n"] - 1),),
             assumptions=_ASSUME + "; (n - 1) u < 1; the value is the bound on |s_hat - s| / sum |x_i|",
             citation=f"{_HIGHAM}, eq. (4.4){_MEMO}",
             tag="MEM, SYM",
@@ -76,7 +93,9 @@ def results() -> list[Result]:
             title="Error bound of pairwise summation",
             statement="|s_hat - s| <= gamma_{ceil(log2 n)} sum |x_i| for pairwise (cascade) summation",
             expr=gamma_expr(sp.ceiling(sp.log(n, 2))),
-            params={"n": "number of summands (n >= 1)", "u": "unit roundoff"},
+            params={"n": "number of summands", "u": "unit roundoff"},
+            domains={"n": INT_GE1, "u": _U},
+            constraints=(_below_one("ceil(log2 n)", lambda v: (v["n"] - 1).bit_length()),),
             assumptions=_ASSUME + "; ceil(log2 n) u < 1; the value is the bound on |s_hat - s| / sum |x_i|",
             citation=f"{_HIGHAM}, §4.2{_MEMO}",
             tag="MEM, SYM",
@@ -90,6 +109,7 @@ def results() -> list[Result]:
             statement="|s_hat - s| <= (2u + O(n u^2)) sum |x_i|; registered: the leading term 2u",
             expr=2 * u,
             params={"u": "unit roundoff"},
+            domains={"u": _U},
             assumptions=(
                 _ASSUME + "; holds to first order in u only: the O(n u^2) term is dropped, so it needs n u << 1; "
                 "the value is the bound on |s_hat - s| / sum |x_i|"
@@ -108,6 +128,7 @@ def results() -> list[Result]:
             ),
             expr=n * u + n**2 * kappa**2 * u**2,
             params={"n": "sample size", "u": "unit roundoff", "kappa": "condition number sqrt(1 + n xbar^2 / S)"},
+            domains={"n": INT_GE1, "u": _U, "kappa": _KAPPA},
             assumptions=_ASSUME + "; leading-order bound (constants of higher-order terms dropped), n u << 1",
             citation=(
                 "Chan, Golub & LeVeque, 'Algorithms for computing the sample variance: analysis and "
@@ -123,6 +144,7 @@ def results() -> list[Result]:
             statement="E round(x) = x when round(x) = hi with probability (x - lo)/(hi - lo), else lo",
             expr=x,
             params={"x": "value to round (between neighbours lo < hi of the format)"},
+            domains={"x": REAL},
             assumptions="stochastic rounding with exact probabilities, lo <= x <= hi neighbours in the format",
             citation=(
                 "Connolly, Higham & Mary, 'Stochastic rounding and its probabilistic backward error analysis', "

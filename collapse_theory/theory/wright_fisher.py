@@ -23,8 +23,21 @@ References:
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 
+from collapse_theory.theory import kernels
+from collapse_theory.theory.accumulate import product_mp
+from collapse_theory.theory.domains import (
+    INT_GE0,
+    INT_GE1,
+    POSITIVE,
+    UNIT_CLOSED,
+    UNIT_HALF_OPEN,
+    UNIT_OPEN,
+    ProbVector,
+    Real,
+)
 from collapse_theory.theory.registry import Result, result
 from collapse_theory.theory.symbols import H0, K, M, alpha, i, j, k, n, p, q, theta
 
@@ -41,6 +54,29 @@ _M = "samples per generation (population size)"
 _H0 = "initial heterozygosity 1 - sum p_i^2"
 _P = "initial state probabilities p_0..p_{K-1} (sum 1)"
 _Q = "initial frequency of the state"
+_FRESH_DOMAINS = {"H0": Real(0.0, 1.0, high_open=True), "M": INT_GE1, "alpha": UNIT_HALF_OPEN}
+_HET = Real(0.0, 1.0, high_open=True)  # 1 - sum p_i^2 < 1 for any finite K
+_SUPPORT_P = ProbVector(min_len=1)
+_LITTLER_P = ProbVector(min_len=2)
+
+
+def _support(M: int, p: tuple[float, ...]) -> float:  # noqa: N803
+    return kernels.mean_support(M, p)
+
+
+def _littler(M: int, p: tuple[float, ...]) -> float:  # noqa: N803
+    return kernels.absorption_littler(M, p)
+
+
+def _accumulate_het_mp(H0: float, M: int, n: int) -> mpmath.mpf:  # noqa: N803
+    return mpmath.mpf(H0) * (1 - 1 / mpmath.mpf(M)) * product_mp("mle", M, n)
+
+
+def _accumulate_het(H0: float, M: int, n: int) -> mpmath.mpf:  # noqa: N803
+    """Adaptive precision from 30 digits: the product's series form does not cancel."""
+    from collapse_theory.theory import numeric
+
+    return numeric.adaptive(_accumulate_het_mp, {"H0": H0, "M": M, "n": n}, dps=numeric.DPS)
 
 
 def _closed() -> list[Result]:
@@ -56,6 +92,7 @@ def _closed() -> list[Result]:
             tag="DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_replace_mean_heterozygosity",
+            domains={"H0": _HET, "M": INT_GE1, "n": INT_GE0},
         ),
         result(
             id="wf.one_step.loss_probability",
@@ -71,6 +108,7 @@ def _closed() -> list[Result]:
             tag="DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_one_step_loss_probability",
+            domains={"q": UNIT_CLOSED, "M": INT_GE1},
         ),
         result(
             id="wf.one_step.mean_support",
@@ -83,6 +121,8 @@ def _closed() -> list[Result]:
             tag="DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_one_step_mean_support",
+            domains={"M": INT_GE1, "p": _SUPPORT_P},
+            numeric=_support,
             vector_params=("p",),
         ),
         result(
@@ -99,6 +139,7 @@ def _closed() -> list[Result]:
             tag="SRC; DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_fixation_probability",
+            domains={"q": UNIT_CLOSED},
         ),
         result(
             id="wf.eventual_loss_probability",
@@ -111,6 +152,7 @@ def _closed() -> list[Result]:
             tag="SRC; DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_eventual_loss_probability",
+            domains={"q": UNIT_CLOSED},
         ),
     ]
 
@@ -129,6 +171,7 @@ def _diffusion() -> list[Result]:
             tag="DER, SYM",
             kind="approximation",
             proof=f"{_PROOF}:prove_k2_absorption_time_kimura_ohta",
+            domains={"M": INT_GE1, "q": UNIT_OPEN},
         ),
         result(
             id="wf.absorption_time_littler",
@@ -141,6 +184,8 @@ def _diffusion() -> list[Result]:
             tag="DER, SYM, MC",
             kind="approximation",
             proof=f"{_PROOF}:prove_absorption_time_littler",
+            domains={"M": INT_GE1, "p": _LITTLER_P},
+            numeric=_littler,
             vector_params=("p",),
         ),
         result(
@@ -154,6 +199,7 @@ def _diffusion() -> list[Result]:
             tag="DER, SYM, MC",
             kind="approximation",
             proof=f"{_PROOF}:prove_k2_conditional_loss_time_diffusion",
+            domains={"M": INT_GE1, "q": UNIT_OPEN},
         ),
         result(
             id="wf.k2.conditional_fixation_time_diffusion",
@@ -166,13 +212,14 @@ def _diffusion() -> list[Result]:
             tag="DER, SYM",
             kind="approximation",
             proof=f"{_PROOF}:prove_k2_conditional_fixation_time_diffusion",
+            domains={"M": INT_GE1, "q": UNIT_OPEN},
         ),
         result(
             id="wf.k2.median_loss_time_feller",
             title="Median time to forget a state seen k times (Feller)",
             statement="P(lost by t) ~ exp(-2k/t), so the median loss time is ~ 2k/ln 2 (k << M)",
             expr=2 * k / sp.log(2),
-            params={"k": "initial count of the state (k << M)"},
+            params={"k": "initial count of the state (meant for k << M)"},
             assumptions=_ASSUME + "; Feller diffusion limit of a rare state",
             citation=(
                 "Feller (1951) diffusion; counterpart of Suresh et al., AISTATS 2025 "
@@ -181,6 +228,7 @@ def _diffusion() -> list[Result]:
             tag="DER, SYM, MC",
             kind="approximation",
             proof=f"{_PROOF}:prove_k2_median_loss_time_feller",
+            domains={"k": INT_GE1},
         ),
     ]
 
@@ -188,7 +236,7 @@ def _diffusion() -> list[Result]:
 def _accumulate_and_fresh() -> list[Result]:
     mix = H0 * (1 - 1 / M) * (1 - (1 - alpha) ** 2) / (1 - (1 - 1 / M) * (1 - alpha) ** 2)
     split = H0 * alpha * (2 * M - 1 - M * alpha) / (M * alpha * (2 - alpha) + 1 - alpha)
-    fresh = {"H0": _H0, "M": _M, "alpha": "fresh real fraction (0 < alpha <= 1)"}
+    fresh = {"H0": _H0, "M": _M, "alpha": "fresh real fraction"}
     fresh_cite = (
         "derived here (docs/derivations.md, 'Wright-Fisher (categorical)', WF with migration); "
         "Borkar, arXiv 2506.09401 "
@@ -201,12 +249,14 @@ def _accumulate_and_fresh() -> list[Result]:
             title="Mean heterozygosity under accumulate",
             statement="E H_n = H_0 (1 - 1/M) prod_{j=2}^n (1 - 1/(j^2 M)) (n >= 1)",
             expr=H0 * (1 - 1 / M) * sp.Product(1 - 1 / (j**2 * M), (j, 2, n)),
-            params={"H0": _H0, "M": _M, "n": "model index (n >= 1)"},
+            params={"H0": _H0, "M": _M, "n": "model index"},
             assumptions=acc_assume,
             citation=f"derived here ({_WF_DOC}): same product as the Gaussian-MLE accumulate",
             tag="DER, MC",
             kind="exact",
             proof=f"{_PROOF}:prove_accumulate_mean_heterozygosity",
+            domains={"H0": _HET, "M": INT_GE1, "n": INT_GE1},
+            numeric=_accumulate_het,
         ),
         result(
             id="wf.accumulate.limit_heterozygosity",
@@ -219,6 +269,7 @@ def _accumulate_and_fresh() -> list[Result]:
             tag="DER, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_accumulate_limit_heterozygosity",
+            domains={"H0": _HET, "M": INT_GE1},
         ),
         result(
             id="wf.mixture.h_star",
@@ -234,6 +285,7 @@ def _accumulate_and_fresh() -> list[Result]:
             tag="DER, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_mixture_h_star",
+            domains=_FRESH_DOMAINS,
         ),
         result(
             id="wf.split.h_star",
@@ -249,6 +301,7 @@ def _accumulate_and_fresh() -> list[Result]:
             tag="DER, MC",
             kind="limit",
             proof=f"{_PROOF}:prove_split_h_star",
+            domains=_FRESH_DOMAINS,
         ),
         result(
             id="wf.mixture.h_star_large_M",
@@ -263,6 +316,7 @@ def _accumulate_and_fresh() -> list[Result]:
             tag="DER, SYM",
             kind="limit",
             proof=f"{_PROOF}:prove_mixture_h_star_large_M",
+            domains={"H0": _HET, "theta": POSITIVE},
         ),
     ]
 

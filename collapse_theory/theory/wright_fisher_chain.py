@@ -28,6 +28,7 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 
+from collapse_theory.theory.domains import INT_GE0, INT_GE1, Constraint, Integer
 from collapse_theory.theory.registry import Result, result
 
 __all__ = [
@@ -40,6 +41,30 @@ __all__ = [
 
 _PROOF = "proofs.wright_fisher_chain"
 _MAX_STATES = 4000
+MAX_M_K2 = 1000
+"""Cap on M for the two-state solves (a dense (M-1) x (M-1) system, about 0.1-0.5 s at the cap)."""
+MAX_M_K3 = 40
+"""Cap on M for three states (binom(M+2, 2) = 861 compositions at the cap, about 0.3 s of CPU)."""
+MEDIAN_COST = 50_000_000
+"""Cap on ``k M^2``: the median takes about ``2.9 k`` steps of an ``M x M`` product (Feller:
+``2k/ln 2``), about 0.4 s of CPU at the cap for ``M = 1000``."""
+_M1 = Integer(1, MAX_M_K2, why_high="cost cap: the exact solve is a dense (M-1) x (M-1) system")
+_M2 = Integer(2, MAX_M_K2, why_high="cost cap: the exact solve is a dense (M-1) x (M-1) system")
+_M3 = Integer(1, MAX_M_K3, why_high="cost cap: the chain has binom(M+2, 2) states")
+_SUM3 = Constraint("x1 + x2 + x3 = M", lambda v: v["x1"] + v["x2"] + v["x3"] == v["M"], ("x1", "x2", "x3", "M"))
+_TWO_LIVE = Constraint(
+    "at least two of x1, x2, x3 positive (else the exact time is 0)",
+    lambda v: sum(v[k] > 0 for k in ("x1", "x2", "x3")) >= 2,
+    ("x1", "x2", "x3"),
+)
+_X_LE_M = Constraint("x <= M", lambda v: v["x"] <= v["M"], ("x", "M"))
+_X_INSIDE = Constraint("0 < x < M", lambda v: 0 < v["x"] < v["M"], ("x", "M"))
+_K_INSIDE = Constraint("k < M", lambda v: v["k"] < v["M"], ("k", "M"))
+_MEDIAN_CAP = Constraint(
+    f"k M^2 <= {MEDIAN_COST:.3g} (cost cap: about 2.9 k steps of M^2 operations)",
+    lambda v: v["k"] * v["M"] ** 2 <= MEDIAN_COST,
+    ("k", "M"),
+)
 _CITE = (
     "derived here (docs/derivations.md, 'Wright-Fisher exact chain'): exact chain solve (I - Q) tau = 1 "
     "(Kemeny & Snell, Finite Markov Chains, 1960)"
@@ -193,7 +218,7 @@ def results() -> list[Result]:
     """The registered exact-chain Wright-Fisher results."""
     m2 = {"M": "samples per generation (population size)", "x": "initial count of one state"}
     m3 = {
-        "M": "samples per generation (population size, <= ~60)",
+        "M": "samples per generation (population size)",
         "x1": "initial count of state 1",
         "x2": "initial count of state 2",
         "x3": "initial count of state 3 (x1 + x2 + x3 = M)",
@@ -208,6 +233,8 @@ def results() -> list[Result]:
             m2,
             _k2,
             "exact",
+            {"M": _M1, "x": INT_GE0},
+            (_X_LE_M,),
         ),
         (
             "wf.k3.absorption_time_exact",
@@ -216,6 +243,8 @@ def results() -> list[Result]:
             m3,
             _k3,
             "exact",
+            {"M": _M3, "x1": INT_GE0, "x2": INT_GE0, "x3": INT_GE0},
+            (_SUM3,),
         ),
         (
             "wf.k2.conditional_loss_time_exact",
@@ -224,6 +253,8 @@ def results() -> list[Result]:
             mk,
             _cond_loss,
             "exact",
+            {"M": _M2, "k": INT_GE1},
+            (_K_INSIDE,),
         ),
         (
             "wf.k2.median_loss_time_exact",
@@ -232,6 +263,8 @@ def results() -> list[Result]:
             mk,
             _median,
             "exact",
+            {"M": _M2, "k": INT_GE1},
+            (_K_INSIDE, _MEDIAN_CAP),
         ),
         (
             "wf.k3.littler_relative_error",
@@ -240,6 +273,8 @@ def results() -> list[Result]:
             m3,
             _k3_rel,
             "approximation",
+            {"M": _M3, "x1": INT_GE0, "x2": INT_GE0, "x3": INT_GE0},
+            (_SUM3, _TWO_LIVE),
         ),
         (
             "wf.k2.kimura_ohta_relative_error",
@@ -248,6 +283,8 @@ def results() -> list[Result]:
             m2,
             _k2_rel,
             "approximation",
+            {"M": _M2, "x": INT_GE1},
+            (_X_INSIDE,),
         ),
     ]
     return [
@@ -263,6 +300,8 @@ def results() -> list[Result]:
             kind=kind,
             proof=f"{_PROOF}:prove_{rid.split('.', 1)[1].replace('.', '_')}",
             numeric=fn,  # type: ignore[arg-type]
+            domains=doms,
+            constraints=cons,
         )
-        for rid, title, statement, params, fn, kind in rows
+        for rid, title, statement, params, fn, kind, doms, cons in rows
     ]

@@ -1,8 +1,13 @@
-"""Markdown report and one PNG figure per result family (``collapse-theory verify --output``)."""
+"""Markdown report, one figure per result family and the summary figure (``collapse-theory verify --output``).
+
+Figures use the NeurIPS bundle of :mod:`collapse_theory.plotting.style` and are written as PDF + PNG;
+panels are titled by the registry's titles, axes by the metrics' mathematical labels.
+"""
 
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +24,7 @@ def family(result_id: str) -> str:
 
 
 def _curve(check: Check, res):
-    """(generations, mean, se, closed) of a mean check over all recorded n ≥ 1, or None.
+    """(generations, mean, se, closed, se_trustworthy) of a mean check over all recorded n ≥ 1, or None.
 
     Limits (the fixed points of ``docs/derivations.md``, 'Fresh real data' and 'Wright-Fisher
     (categorical)') are drawn as a flat line that the mean approaches.
@@ -39,13 +44,65 @@ def _curve(check: Check, res):
             closed.append(closed_form(c))
         except Exception:
             closed.append(math.nan)
-    return g[keep], s.mean[keep], s.se[keep], np.asarray(closed)
+    return g[keep], s.mean[keep], s.se[keep], np.asarray(closed), s.se_trustworthy[keep]
 
 
-def _figures(out: dict, folder: Path) -> dict[str, str]:
+def _panel(ax, check: Check, curve) -> None:
+    """One check: MC mean with its 95 % interval (log space on a log axis) and the closed form."""
+    from collapse_theory.plotting.curves import decades, finite_positive, log_interval, plot_theory
+    from collapse_theory.plotting.labels import GENERATION, label
+    from collapse_theory.plotting.style import cue
+    from collapse_theory.theory import registry
+
+    g, m, s, cl, trust = curve
+    log = finite_positive(m) and max(decades(m), decades(cl)) >= 1.0
+    if log:
+        ax.set_yscale("log")
+        lo, hi = log_interval(m, s)
+    else:
+        lo, hi = m - 1.96 * s, m + 1.96 * s
+    if g.size > 2 and g.min() >= 1 and g.max() / g.min() >= 20:
+        ax.set_xscale("log")
+    c = cue(0)
+    ax.fill_between(g, lo, hi, color=c["color"], alpha=0.25, lw=0)
+    ax.plot(g, m, color=c["color"], lw=0.9, label="simulation (95 % CI)")
+    ok = np.asarray(trust, bool)
+    ax.plot(g[ok], m[ok], "o", ms=2.4, color=c["color"])
+    if (~ok).any():
+        ax.plot(
+            g[~ok], m[~ok], "o", ms=2.4, mfc="white", mec=c["color"], mew=0.7, label="SE untrustworthy (heavy tails)"
+        )
+    plot_theory(ax, g, cl, label="closed form")
+    ax.set_xlabel(GENERATION if check.gen_param == "n" else f"generation (${check.gen_param}$)")
+    ax.set_ylabel(label(check.metric))
+    ax.set_title(textwrap.fill(registry.get(check.id).title, 34), fontsize="small")
+
+
+def _bars(ax, rows) -> None:
+    """Limits and laws: each estimate with its 95 % interval against its closed form."""
+    from collapse_theory.plotting.style import THEORY_COLOR, cue
+    from collapse_theory.theory import registry
+
+    x = np.arange(len(rows))
+    ax.errorbar(
+        x, [r["estimate"] for r in rows], yerr=[1.96 * r["se"] for r in rows], fmt="o", ms=3,
+        color=cue(0)["color"], label="simulation (95 % CI)",
+    )  # fmt: skip
+    ax.plot(x, [r["closed_form"] for r in rows], "_", ms=10, color=THEORY_COLOR, label="closed form")
+    ax.set_xticks(x, [textwrap.fill(registry.get(r["id"]).title, 28) for r in rows], fontsize="x-small")
+    ax.set_xlim(-0.6, len(rows) - 0.4)
+    ax.set_ylabel("value")
+
+
+def _figures(out: dict, folder: Path, style: str = "neurips") -> dict[str, str]:
     import matplotlib.pyplot as plt
 
-    from collapse_theory.plotting import new_figure, plot_closed_form, plot_mc_band
+    from collapse_theory.plotting.figures.diagnostics import verify_summary
+    from collapse_theory.plotting.panels import tidy
+    from collapse_theory.plotting.save import save_figure
+    from collapse_theory.plotting.style import new_figure
+    from collapse_theory.plotting.style import style as venue_style
+    from collapse_theory.verify.runner import to_json
 
     results = out["results"]
     fams: dict[str, list[Check]] = {}
@@ -53,44 +110,46 @@ def _figures(out: dict, folder: Path) -> dict[str, str]:
         if c.cfg in results:
             fams.setdefault(family(c.id), []).append(c)
     files = {}
-    for fam, cs in fams.items():
-        seen, curves = set(), []
-        for c in cs:
-            key = (c.id, c.cfg)
-            if key in seen:
-                continue
-            cur = _curve(c, results[c.cfg])
-            if cur is not None:
-                seen.add(key)
-                curves.append((c, cur))
-        curves = curves[:3]
-        if not curves:  # limits/laws: bar of estimate vs closed form
-            fig, axes = new_figure(1, 1)
-            ax = axes[0]
-            rows = [r for r in out["checks"] if family(r["id"]) == fam]
-            x = np.arange(len(rows))
-            ax.errorbar(
-                x,
-                [r["estimate"] for r in rows],
-                yerr=[1.96 * r["se"] for r in rows],
-                fmt="o",
-                ms=3,
-                label="simulation (95%)",
+    with venue_style(style):
+        for fam, cs in fams.items():
+            seen, curves = set(), []
+            for c in cs:
+                key = (c.id, c.cfg)
+                if key in seen:
+                    continue
+                cur = _curve(c, results[c.cfg])
+                if cur is not None:
+                    seen.add(key)
+                    curves.append((c, cur))
+            if not curves:
+                fig, axes = new_figure(1, 1, aspect=0.5)
+                _bars(axes[0], [r for r in out["checks"] if family(r["id"]) == fam])
+            else:
+                ncols = min(3, len(curves))
+                nrows = -(-len(curves) // ncols)
+                fig, axes = new_figure(nrows, ncols, aspect=0.8)
+                for ax, (c, cur) in zip(axes, curves, strict=False):
+                    _panel(ax, c, cur)
+                for ax in axes[len(curves) :]:
+                    ax.set_visible(False)
+            handles, labels = {}, []
+            for ax in axes:
+                for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                    if lab not in handles:
+                        handles[lab] = h
+                        labels.append(lab)
+            fig.legend(
+                [handles[k] for k in labels], labels, loc="outside lower center", ncol=len(labels), fontsize="x-small"
             )
-            ax.plot(x, [r["closed_form"] for r in rows], "k_", ms=10, label="closed form")
-            ax.set_xticks(x, [r["id"].split(".")[-1] for r in rows], rotation=30, ha="right")
-        else:
-            fig, axes = new_figure(len(curves), 1, height=1.7 * len(curves))
-            for ax, (c, (g, m, s, cl)) in zip(axes, curves, strict=False):
-                plot_mc_band(ax, g, m, s)
-                plot_closed_form(ax, g, cl)
-                ax.set_ylabel(c.metric)
-                ax.set_title(f"{c.id} ({c.summary().rsplit(' n=', 1)[0]})", fontsize=6)
-        axes[0].legend(frameon=False)
-        name = f"{fam.replace('.', '_')}.png"
-        fig.savefig(folder / name)
+            stem = fam.replace(".", "_")
+            tidy(fig)
+            save_figure(fig, folder / stem)
+            plt.close(fig)
+            files[fam] = f"{stem}.png"
+        fig, _ = verify_summary(to_json(out))
+        save_figure(fig, folder / "verify-summary")
         plt.close(fig)
-        files[fam] = name
+        files["summary"] = "verify-summary.png"
     return files
 
 

@@ -168,21 +168,29 @@ def to_json(out: dict) -> dict:
 
 
 def main(args) -> int:
-    """Entry point of ``collapse-theory verify``; returns the exit code (0 = all pass, all caught)."""
+    """Entry point of ``collapse-theory verify``; returns the exit code.
+
+    0: all checks pass and all controls are caught; 1: some check failed or a control was missed;
+    2: the report could not be written (the verdict is still printed).
+    """
     mode = "quick" if getattr(args, "quick", False) else "thorough" if getattr(args, "thorough", False) else "default"
     t0 = time.perf_counter()
     out = run(list(CHECKS), chains=CHAINS[mode], seed=getattr(args, "seed", 0))
     elapsed = time.perf_counter() - t0
+    report_failed = False
     if getattr(args, "output", None):
         try:
             from collapse_theory.verify.report import write_report
 
             write_report(out, args.output, elapsed=elapsed, mode=mode)
         except Exception as e:  # the report must never hide the verdict
-            print(f"report not written: {e}", file=sys.stderr)
+            print(f"error: report not written: {e}", file=sys.stderr)
+            report_failed = True
     if getattr(args, "format", "table") == "json":
-        print(json.dumps(to_json(out)))
+        print(json.dumps(to_json(out), allow_nan=False))
     elif not getattr(args, "quiet", False):
         print(table(out))
         print(f"mode={mode}, {elapsed:.1f} s")
+    if report_failed:
+        return 2
     return 0 if out["ok"] else 1

@@ -38,7 +38,13 @@ def test_json_contract(capsys):
     assert obj["config"]["seed"] == 0 and obj["config"]["samples"] == 10
     for name in ("mu_err2", "sigma2", "sigma", "log_sigma2", "w2_sq", "kl", "tail_mass"):
         assert len(obj["metrics"][name]["mean"]) == 3 and len(obj["metrics"][name]["se"]) == 3
-    assert set(obj["timing"]) == {"compile_seconds", "run_seconds", "chain_generations_per_second"}
+    assert set(obj["timing"]) == {
+        "compile_seconds",
+        "run_seconds",
+        "chain_generations_per_second",
+        "devices",
+        "processes",
+    }
     # same seed, same numbers
     assert main(JSON_ARGS) == 0
     assert json.loads(capsys.readouterr().out)["metrics"] == obj["metrics"]

@@ -90,7 +90,13 @@ def test_json_contract_for_new_families(capsys, argv, metrics):
     assert list(out["metrics"]) == metrics
     # 64 chains: squared errors can have a sample kurtosis above 1 + n/4 (the SE rule); nothing else warns
     assert out["generations"][-1] == 3 and [w for w in out["warnings"] if "not trustworthy" not in w] == []
-    assert set(out["timing"]) == {"compile_seconds", "run_seconds", "chain_generations_per_second"}
+    assert set(out["timing"]) == {
+        "compile_seconds",
+        "run_seconds",
+        "chain_generations_per_second",
+        "devices",
+        "processes",
+    }
 
 
 def test_em_non_convergence_is_reported(capsys):

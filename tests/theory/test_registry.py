@@ -69,7 +69,7 @@ def test_bad_parameters_raise():
         registry.evaluate(rid, M="10", n=5, sigma0=1.0)
     with pytest.raises(ValueError, match="sequence"):
         registry.evaluate("wf.one_step.mean_support", M=20, p=0.5)
-    with pytest.raises(ValueError, match="domain"):
+    with pytest.raises(ValueError, match=r"parameter n must be integer >= 1, got 0"):
         registry.evaluate("accumulate.unbiased.mean_sigma2", M=10, n=0, sigma0=1.0)
 
 

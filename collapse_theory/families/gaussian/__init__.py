@@ -36,9 +36,12 @@ from collapse_theory.families.spec import (
     FamilySpec,
     RunContext,
     check_choice,
+    check_in_precision,
     check_int,
     check_real,
     check_reals,
+    check_resolution,
+    format_info,
     parse_float,
     parse_floats,
     parse_int,
@@ -141,9 +144,45 @@ class GaussianSpec(FamilySpec):
             if k is not None:
                 raise err("--truth does not combine with --truncate")
             out |= {"truth": t.spec(), "mean": (m,), "cov_diag": (v,), "cov": None}
+            comps = [(mm, ss * ss) for mm, ss in zip(t.means, t.sds, strict=True)] if t.kind == "mixture" else []
         else:
             out |= self._truth_moments(dim)
-        return dataclasses.replace(self, **out)
+            comps = []
+        spec = dataclasses.replace(self, **out)
+        spec._check_precision(run, comps)
+        return spec
+
+    def _check_precision(self, run: RunContext, components: list[tuple[float, float]]) -> None:
+        """Every setting is held faithfully by the arithmetic the kernel uses (module docstring)."""
+        assert self.mean is not None
+        fmt = (
+            run.precision if self.kernel == "naive-sample" else ("float64" if run.precision == "float64" else "float32")
+        )
+        cov = np.asarray(self.cov) if self.cov is not None else np.diag(np.asarray(self.cov_diag, dtype=np.float64))
+        variances = np.linalg.eigvalsh(cov)
+        for v in (*variances, *(c[1] for c in components)):
+            check_in_precision(float(v), "cov_diag", fmt)
+            check_in_precision(math.sqrt(float(v)), "cov_diag", fmt)
+        spread = math.sqrt(float(min([variances.min(), *(c[1] for c in components)])))
+        for m in (*self.mean, *(c[0] for c in components)):
+            check_in_precision(m, "mean", fmt, scale=spread)
+        if self.prior is not None:
+            for name, v in zip(("mu0", "kappa0", "alpha0", "beta0"), self.prior, strict=True):
+                check_in_precision(v, f"prior_{name}", fmt)
+        sd = math.sqrt(float(variances.min()))
+        if self.kernel != "naive-sample" and not run.population:
+            loc = max(abs(x) for x in self.mean)
+            step = sd / math.sqrt(float(run.sizes.max()))
+            check_resolution(step, loc, "the first generation's change of the mean, sd / sqrt(M),", fmt)
+        if self.sampling_variance != 1.0:
+            fi = format_info(fmt)
+            growth = 0.5 * (run.generations - 1) * abs(math.log(self.sampling_variance))
+            limit = 0.5 * math.log(float(fi.max)) - abs(math.log(sd)) - math.log(16.0)
+            if growth > limit:
+                raise ConfigError(
+                    f"--sampling-variance {self.sampling_variance:g} scales sigma by {math.exp(growth):.3g} over "
+                    f"{run.generations} generations, beyond what {fmt} holds; use fewer generations or --precision float64"
+                )
 
     def _check_population(self, run: RunContext) -> None:
         if self.dim != 1:
