@@ -25,8 +25,8 @@ EM details (all per chain, vectorised over chains, points and components):
   steps and ``converged`` is NaN (not assessed).
 
 Metrics (:data:`METRICS`): ``w2_sq`` to the truth (:func:`collapse_theory.metrics.quantile.w2_sq`
-in its transport form with the truth as the weight; relative error <= 1e-9 in float64, stated
-and measured there; exactly 0 when the fitted parameters are the truth's, in float64 or float32);
+in its transport form; relative error <= 1e-9 in float64, stated and measured there; exactly 0
+when the fitted parameters are the truth's);
 ``nll`` = E_{x ~ truth}[-log p_hat(x)], the population limit of the held-out NLL of real data,
 by :func:`collapse_theory.metrics.mixture.cross_entropy` (the widest fitted component's
 quadratic in closed form, the rest by Gauss-Legendre panels at the features of both mixtures:
@@ -193,11 +193,9 @@ def gmm(
     w0, m0, s0 = _validate(weights, means, sds, components, iterations, tol, init, var_floor, size)
     k = components
     q_lo, q_hi = _truth_quantile(w0, m0, s0, 1e-3), _truth_quantile(w0, m0, s0, 1 - 1e-3)
-    # The truth's parameters as truth() stores them, in float64 and rounded through float32 (the
-    # precision of a float32 run): fitted parameters equal to either are the truth (w2_sq = 0).
-    truth_reps = [
-        tuple(np.asarray(a, t).astype(np.float64) for a in (w0, m0, np.log(s0))) for t in (np.float64, np.float32)
-    ]
+    # The truth's parameters as truth() stores them (log sds): fitted parameters equal to them in
+    # the run's dtype are the truth, w2_sq = 0 exactly (exp(log s) need not round back to s).
+    truth_rep = tuple(np.asarray(a, np.float64) for a in (w0, m0, np.log(s0)))
     floor = max(float(var_floor), float(jnp.finfo(dtype).tiny))
 
     def truth(c):
@@ -320,10 +318,8 @@ def gmm(
         w, m, ls = _sort(p.weights, p.means, p.log_sds)
         s = jnp.exp(ls)
         t = (jnp.asarray(w0, dtype)[None], jnp.asarray(m0, dtype)[None], jnp.asarray(s0, dtype)[None])
-        at_truth = jnp.zeros(w.shape[:1], bool)
-        for rep in truth_reps:
-            same = [jnp.all(a == jnp.asarray(b, dtype)[None], axis=1) for a, b in zip((w, m, ls), rep, strict=True)]
-            at_truth = at_truth | (same[0] & same[1] & same[2])
+        same = [jnp.all(a == jnp.asarray(b, dtype)[None], axis=1) for a, b in zip((w, m, ls), truth_rep, strict=True)]
+        at_truth = same[0] & same[1] & same[2]
         w2 = jnp.where(at_truth, 0.0, quantile.w2_sq(*t, w, m, s, nodes=nodes))
         nll = mixture.cross_entropy(*t, w, m, s, order=nodes)
         tail = jnp.sum(w * (ndtr((q_lo - m) / s) + ndtr((m - q_hi) / s)), axis=1)
