@@ -8,9 +8,13 @@ of tracing and compiling them (compile time ~0.1 s instead of seconds). Two laye
   devices (platform, kind, ids), JAX and jaxlib versions, ``XLA_FLAGS``, the JAX options that
   change tracing, and the source of this package, so any change recompiles. A user's own
   estimator (``ct.estimator``) is never cached this way (its functions have no stable identity).
-  An unreadable entry is deleted and the program recompiled.
-* **JAX's persistent compilation cache** (``jax/``) for everything compiled inside :func:`scoped`
-  (a user estimator's programs, and the first compilation of built-in ones).
+  An unreadable entry is deleted and the program recompiled, and so is one that loads but fails
+  when run (XLA:CPU executables can deserialize with symbols missing, ``NOT_FOUND: Function ...
+  not found``): the engine runs each loaded program once on its smallest inputs before using it.
+* **JAX's persistent compilation cache** (``jax/``) for everything compiled inside :func:`scoped`:
+  a user estimator's programs. Built-in programs are compiled outside it, because an executable
+  that JAX loaded from its cache serializes without its functions (measured: such an entry failed
+  with ``NOT_FOUND: Function wrapped_broadcast not found`` when the next process ran it).
 
 What this changes in JAX, exactly:
 
@@ -42,7 +46,16 @@ import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["cache_dir", "scoped", "enabled", "program_key", "load_programs", "store_programs", "OPT_OUT"]
+__all__ = [
+    "cache_dir",
+    "scoped",
+    "enabled",
+    "program_key",
+    "load_programs",
+    "store_programs",
+    "discard_programs",
+    "OPT_OUT",
+]
 
 OPT_OUT = "COLLAPSE_THEORY_NO_COMPILE_CACHE"
 _TRACING_OPTIONS = (
@@ -137,6 +150,13 @@ def load_programs(key: str | None, devices: tuple) -> dict | None:
         with contextlib.suppress(OSError):
             path.unlink()
         return None
+
+
+def discard_programs(key: str | None) -> None:
+    """Delete a cached entry that loaded but does not run (the engine then recompiles)."""
+    if key is not None:
+        with contextlib.suppress(OSError):
+            (cache_dir() / "programs" / f"{key}.pkl").unlink()
 
 
 def store_programs(key: str | None, programs: dict, extras: dict) -> None:

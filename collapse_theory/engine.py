@@ -261,6 +261,10 @@ def _program(g: _Graph, chunk: int, dtype, devices: tuple) -> _Program:
     Programs of built-in families are also cached on disk across processes (:mod:`compile_cache`).
     """
     key = None if g.spec.user else compile_cache.program_key(("engine", repr(g), chunk, str(jnp.dtype(dtype))), devices)
+    if key is not None:
+        # Serialized to disk: compiled outside JAX's persistent cache, whose executables
+        # re-serialize without their functions (they then fail when loaded and run).
+        return _compile(g, chunk, dtype, devices, key)
     with compile_cache.scoped():
         return _compile(g, chunk, dtype, devices, key)
 
@@ -316,13 +320,19 @@ def _compile(g: _Graph, chunk: int, dtype, devices: tuple, key: str | None) -> _
     def put(x):
         return jax.device_put(np.asarray(x), rep)
 
+    key0 = put(bits.key_from_seed(0))
+    sizes0 = put(np.zeros((g.generations,), dtype))
+    i0, lo0 = put(np.int32(0)), put(np.uint32(0))
     saved = compile_cache.load_programs(key, devices)
     if saved is not None:
         init_c, advance_c, measure_c, truth_c = (saved[k] for k in ("init", "advance", "measure", "truth"))
-    else:
-        key0 = put(bits.key_from_seed(0))
-        sizes0 = put(np.zeros((g.generations,), dtype))
-        i0, lo0 = put(np.int32(0)), put(np.uint32(0))
+        try:  # a deserialized executable can fail only when run (missing symbols): run each once, cheaply
+            state0 = init_c()
+            jax.block_until_ready((advance_c(state0, lo0, key0, sizes0, i0, i0), measure_c(state0), truth_c()))
+        except Exception:  # noqa: BLE001 - an unusable cache entry: drop it and compile
+            compile_cache.discard_programs(key)
+            saved = None
+    if saved is None:
         init_c = jax.jit(smap(lambda: scenario.init(chunk), in_specs=(), out_specs=spec)).lower().compile()
         state0 = init_c()
         advance_s = smap(advance, in_specs=(spec, P(), P(), P(), P(), P()), out_specs=spec)

@@ -28,9 +28,13 @@ from collapse_theory.random.binomial import binomial_lanes
 __all__ = ["multinomial"]
 
 _PACK_OVERHEAD = 100.0  # dispatch cost of one binomial call, in lanes of work times chains
+_PLAN_CHAINS = 2048
+"""The chunk size the pack width is planned for. A lane's random numbers are slot ``j`` of pack
+``s``, so the packing must not depend on the chunk actually run (or on the device count): a width
+planned for each chunk's ``C`` made results change with ``chunk_size`` for large ``K``."""
 
 
-def _tree_plan(K: int, C: int):
+def _tree_plan(K: int, C: int = _PLAN_CHAINS):
     """Packs of ``W`` consecutive internal nodes of one depth, as rows of the count table.
 
     Node ``(d, i)`` covers states ``[i 2**(D-d), (i+1) 2**(D-d))`` and lives in row ``off[d] + i``:
@@ -89,7 +93,7 @@ def multinomial(
     n = jnp.broadcast_to(jnp.asarray(n, dtype).reshape(-1), (C,))
     if K == 1:
         return n[:, None]
-    W, leaf0, cols, starts, mask = _tree_plan(K, C)
+    W, leaf0, cols, starts, mask = _tree_plan(K)  # the same packs whatever the chunk
     D = max(1, math.ceil(math.log2(K)))
     masses = [jnp.pad(jnp.maximum(jnp.asarray(probs, dtype), 0.0), ((0, 0), (0, 2**D - K)))]
     for _ in range(D):

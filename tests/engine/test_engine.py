@@ -132,3 +132,14 @@ def test_default_record_is_log_spaced():
 
     assert default_record(1000) == (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
     assert default_record(7) == (0, 1, 2, 5, 7)
+
+
+def test_many_state_categorical_is_chunk_invariant():
+    """The conditional-binomial tree packs its nodes into lanes; the packing once followed the
+    chunk's chain count, so K = 100 over 1000 chains changed with ``chunk_size`` (found by the GPU
+    check's identity run). The packing is now planned once per K."""
+    kw = dict(family="categorical", probs=(0.01,) * 100, samples=1000, generations=2, chains=1000, seed=11)
+    a = ct.simulate(ct.SimConfig(**kw), progress=False)
+    b = ct.simulate(ct.SimConfig(**kw, chunk_size=64), progress=False)
+    for k in a.values:
+        np.testing.assert_array_equal(a.values[k], b.values[k], err_msg=k)
