@@ -4,33 +4,22 @@ Model t + 1 is a K-component Gaussian mixture fitted by expectation-maximisation
 drawn from model t (Shumailov et al. 2024: K = 2, 1000 samples per generation, 2000+
 generations). A mixture has no finite sufficient statistic, so the statistics are the points
 themselves in a fixed-capacity buffer (:mod:`collapse_theory.families.pointset`), and ``fit``
-runs EM for every chain at once inside one ``lax.while_loop``.
+runs EM for every chain at once inside one ``lax.while_loop``
+(:func:`collapse_theory.families.gmm_em.em`).
 
-EM details (all per chain, vectorised over chains, points and components):
+The EM fit (standardisation, initialisation, variance floor, stopping rule and convergence
+flags) is :mod:`collapse_theory.families.gmm_em`.
 
-* The data are standardised by their weighted mean and standard deviation first. EM, the
-  quantile initialisation and the relative variance floor are affine-equivariant, so this only
-  improves conditioning; the result is mapped back.
-* Initialisation ``"quantile"`` (default, deterministic and equivariant): means at the
-  (k + 1/2)/K weighted sample quantiles, equal weights, common sd = sample sd / K.
-  ``"kmeans++"`` (Arthur & Vassilvitskii 2007): D^2 seeding whose uniforms are Threefry bits of a
-  constant key and a hash of the data (``fit`` has no key argument), so equal data give equal
-  fits; it is not equivariant, which is why it is not the default.
-* Responsibilities in log space (logsumexp). Variance floor, relative: s_k^2 >= var_floor times
-  the weighted sample variance (and >= the dtype's smallest normal, so nothing is singular).
-  Clipping a concave one-dimensional M-step keeps EM monotone.
-* Stopping: at most ``iterations`` M-steps; a chain stops once an M-step gains less than ``tol``
-  in mean log-likelihood per point (nats). A chain that reaches the cap without meeting ``tol``
-  is reported with ``converged = 0``; with ``tol=None`` every chain runs exactly ``iterations``
-  steps and ``converged`` is NaN (not assessed).
-
-Metrics (:data:`METRICS`): ``w2_sq`` to the truth (:func:`collapse_theory.metrics.quantile.w2_sq`,
-accuracy stated there: <= 1e-6 (Var F + Var G) in float64 at the default 64 nodes per panel);
-``nll`` = E_{x ~ truth}[-log p_hat(x)], the population limit of the held-out NLL of real data, by
-Gauss-Hermite(e) quadrature with ``nodes`` points per truth component: relative error <= 1e-6
-while the fitted components stay near the truth's, but -log p_hat switches between components
-almost like a kink, so for narrow or displaced components it is O(nodes^-3/2) (measured 3e-4 to
-5e-4 relative at 64 nodes, fitted sds 0.1-0.5 against 1; ``tests/families/test_gmm.py``);
+Metrics (:data:`METRICS`): ``w2_sq`` to the truth (:func:`collapse_theory.metrics.quantile.w2_sq`
+in its transport form; relative error <= 1e-9 in float64, stated and measured there; exactly 0
+when the fitted parameters are the truth's);
+``nll`` = E_{x ~ truth}[-log p_hat(x)], the population limit of the held-out NLL of real data,
+by :func:`collapse_theory.metrics.mixture.cross_entropy` (the widest fitted component's
+quadratic in closed form, the rest by Gauss-Legendre panels at the features of both mixtures:
+relative error <= 1e-11, stated there and met on fitted EM states, including collapsed
+components with sds 1e-6 of the truth's, where the former per-component Gauss-Hermite rule
+erred by up to 1e-2;
+``tests/families/test_gmm.py``);
 ``tail_mass`` = P_hat(X < q_0.001) + P_hat(X > q_0.999) at the truth's quantiles (0.002 at the
 truth); ``separation`` = min over adjacent (by mean) components of |m_{k+1} - m_k| /
 sqrt(s_k^2 + s_{k+1}^2) (inf for K = 1); ``sigma2``, the fitted mixture's variance;
@@ -50,18 +39,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
-from jax.scipy.special import logsumexp, ndtr
-from numpy.polynomial.hermite_e import hermegauss
+from jax.scipy.special import ndtr
 from scipy import optimize, special
 
 from collapse_theory.families import pointset
 from collapse_theory.families.base import Family
+from collapse_theory.families.gmm_em import INITS, Params, em, sort_components
 from collapse_theory.families.spec import (
     BuildContext,
     ConfigError,
@@ -77,39 +65,14 @@ from collapse_theory.families.spec import (
     parse_optional_float,
     setting,
 )
-from collapse_theory.metrics import quantile
+from collapse_theory.metrics import mixture, quantile
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 
 __all__ = ["DEFAULT_TRUTH", "GMMSpec", "INITS", "METRICS", "Params", "gmm", "convergence_warnings"]
 
 METRICS = ("w2_sq", "nll", "tail_mass", "separation", "sigma2", "converged", "iterations")
-INITS = ("quantile", "kmeans++")
 DEFAULT_TRUTH = "mixture:0.5,-3.0,1.0;0.5,3.0,1.0"
-
-
-class Params(NamedTuple):
-    """A fitted mixture per chain.
-
-    Attributes:
-        weights: ``[C, K]``.
-        means: ``[C, K]``, ascending.
-        log_sds: ``[C, K]``.
-        converged: ``[C]``, 1.0 / 0.0 (NaN with ``tol=None``): did the last EM fit meet ``tol``.
-        iters: ``[C]``, EM iterations (M-steps) the last fit used.
-
-    """
-
-    weights: jax.Array
-    means: jax.Array
-    log_sds: jax.Array
-    converged: jax.Array
-    iters: jax.Array
-
-
-def _sort(w, m, ls):
-    order = jnp.argsort(m, axis=-1)
-    return tuple(jnp.take_along_axis(a, order, axis=-1) for a in (w, m, ls))
 
 
 def _truth_quantile(w, m, s, u):
@@ -146,15 +109,6 @@ def _validate(weights, means, sds, components, iterations, tol, init, var_floor,
     return w[o], m[o], s[o]
 
 
-def _log_joint(y, w, m, var):
-    """The log joint log w_k + log N(y_j; m_k, var_k): ``[C, S, K]``."""
-    return (
-        jnp.log(w)[:, None, :]
-        - 0.5 * jnp.log(2.0 * math.pi * var)[:, None, :]
-        - 0.5 * jnp.square(y[:, :, None] - m[:, None, :]) / var[:, None, :]
-    )
-
-
 def gmm(
     weights=(0.5, 0.5),
     means=(-3.0, 3.0),
@@ -182,7 +136,7 @@ def gmm(
         var_floor: relative variance floor, s_k^2 >= var_floor * sample variance (>= 0).
         size: slots of the point buffer per chain: ``M`` for replace, the whole pool for
             accumulate.
-        nodes: Gauss-Hermite(e) nodes of the ``w2_sq`` panels and of ``nll``.
+        nodes: Gauss-Legendre nodes per panel of ``w2_sq`` and ``nll``.
         dtype: float32 or float64.
 
     Returns:
@@ -192,10 +146,9 @@ def gmm(
     w0, m0, s0 = _validate(weights, means, sds, components, iterations, tol, init, var_floor, size)
     k = components
     q_lo, q_hi = _truth_quantile(w0, m0, s0, 1e-3), _truth_quantile(w0, m0, s0, 1 - 1e-3)
-    z_gh, wt_gh = hermegauss(nodes)
-    # nll nodes: x = m0_k + s0_k z_j with weight w0_k * wt_j / sqrt(2 pi).
-    nll_x = jnp.asarray((m0[:, None] + s0[:, None] * z_gh[None, :]).ravel(), dtype)
-    nll_w = jnp.asarray((w0[:, None] * wt_gh[None, :] / math.sqrt(2 * math.pi)).ravel(), dtype)
+    # The truth's parameters as truth() stores them (log sds): fitted parameters equal to them in
+    # the run's dtype are the truth, w2_sq = 0 exactly (exp(log s) need not round back to s).
+    truth_rep = tuple(np.asarray(a, np.float64) for a in (w0, m0, np.log(s0)))
     floor = max(float(var_floor), float(jnp.finfo(dtype).tiny))
 
     def truth(c):
@@ -224,84 +177,11 @@ def gmm(
     def points_stats(x, mask):
         return pointset.from_points(x.astype(dtype), mask, size)
 
-    def init_quantile(y, pw):
-        order = jnp.argsort(jnp.where(pw > 0, y, jnp.inf), axis=1)
-        ys, cum = jnp.take_along_axis(y, order, 1), jnp.cumsum(jnp.take_along_axis(pw, order, 1), 1)
-        q = (jnp.arange(k, dtype=dtype) + 0.5) / k
-        idx = jnp.minimum(jnp.sum(cum[:, :, None] < q[None, None, :], axis=1), y.shape[1] - 1)
-        return jnp.take_along_axis(ys, idx, 1)
-
-    def init_kmeanspp(y, pw):
-        moment = jnp.sum(pw * y, 1).astype(jnp.float32) + jnp.sum(pw * y * y, 1).astype(jnp.float32)
-        seed = jax.lax.bitcast_convert_type(moment, jnp.uint32)
-        key = bits.fold(bits.key_from_seed(tags.GMM_KMEANS_SEED), 0)
-        centres, d2 = [], jnp.ones_like(y)
-        for j in range(k):
-            word = bits.threefry2x32(key, seed, jnp.full_like(seed, j))[0]
-            u = ((word >> 9).astype(dtype) + 0.5) * 2.0**-23
-            cum = jnp.cumsum(pw * d2, axis=1)
-            idx = jnp.minimum(jnp.sum(cum < (u * cum[:, -1])[:, None], axis=1), y.shape[1] - 1)
-            c = jnp.take_along_axis(y, idx[:, None], 1)
-            centres.append(c[:, 0])
-            d2 = jnp.minimum(d2, jnp.square(y - c)) if j else jnp.square(y - c)
-        return jnp.sort(jnp.stack(centres, 1), axis=1)
-
-    def em(x, pw):
-        """EM on points ``x[C, S]`` with weights ``pw[C, S]`` (sum 1; 0 marks empty slots)."""
-        c = x.shape[0]
-        centre = jnp.sum(pw * x, 1)
-        v = jnp.sum(pw * jnp.square(x - centre[:, None]), 1)
-        scale = jnp.sqrt(jnp.where(v > 0, v, 1.0))
-        y = jnp.where(pw > 0, (x - centre[:, None]) / scale[:, None], 0.0)
-        m = init_quantile(y, pw) if init == "quantile" else init_kmeanspp(y, pw)
-        w = jnp.full((c, k), 1.0 / k, dtype)
-        var = jnp.full((c, k), 1.0 / k**2, dtype)
-
-        def e_step(w, m, var):
-            lj = _log_joint(y, w, m, var)
-            lse = logsumexp(lj, axis=-1)
-            return jnp.sum(pw * lse, 1), jnp.exp(lj - lse[:, :, None])
-
-        def m_step(resp, m, var):
-            r = pw[:, :, None] * resp
-            nk = jnp.sum(r, 1)
-            safe = jnp.where(nk > 0, nk, 1.0)
-            m_new = jnp.sum(r * y[:, :, None], 1) / safe
-            var_new = jnp.sum(r * jnp.square(y[:, :, None] - m_new[:, None, :]), 1) / safe
-            var_new = jnp.maximum(var_new, floor)
-            return nk, jnp.where(nk > 0, m_new, m), jnp.where(nk > 0, var_new, var)
-
-        def cond(s):
-            return (s[0] < iterations) & jnp.any(s[6])
-
-        def body(s):
-            it, w, m, var, ll, resp, running, used = s
-            w2, m2, var2 = m_step(resp, m, var)
-            ll2, resp2 = e_step(w2, m2, var2)
-            upd = running[:, None]
-            still = running & ~(ll2 - ll < tol) if tol is not None else running
-            return (
-                it + 1,
-                jnp.where(upd, w2, w),
-                jnp.where(upd, m2, m),
-                jnp.where(upd, var2, var),
-                jnp.where(running, ll2, ll),
-                jnp.where(upd[:, :, None], resp2, resp),
-                still,
-                used + running.astype(dtype),
-            )
-
-        ll, resp = e_step(w, m, var)
-        running = jnp.ones((c,), bool)
-        state = (jnp.asarray(0), w, m, var, ll, resp, running, jnp.zeros((c,), dtype))
-        _, w, m, var, _, _, running, used = jax.lax.while_loop(cond, body, state)
-        conv = jnp.full((c,), jnp.nan, dtype) if tol is None else (~running).astype(dtype)
-        w, mu, ls = _sort(w, centre[:, None] + scale[:, None] * m, jnp.log(scale)[:, None] + 0.5 * jnp.log(var))
-        return Params(w, mu, ls, conv, used)
+    settings = dict(k=k, init=init, iterations=iterations, tol=tol, floor=floor, dtype=dtype)
 
     def fit(p):
         msk = pointset.mask(p)
-        return em(p.x, jnp.where(msk, 1.0 / jnp.maximum(p.n, 1.0)[:, None], 0.0).astype(dtype))
+        return em(p.x, jnp.where(msk, 1.0 / jnp.maximum(p.n, 1.0)[:, None], 0.0).astype(dtype), **settings)
 
     def fit_weighted(real, synth, w):
         w = jnp.where(real.n == 0, 0.0, jnp.where(synth.n == 0, 1.0, jnp.asarray(w, dtype)))
@@ -312,26 +192,23 @@ def gmm(
             (w / jnp.maximum(real.n, 1.0))[:, None],
             jnp.where(j < pool.n[:, None], ((1.0 - w) / jnp.maximum(synth.n, 1.0))[:, None], 0.0),
         )
-        return em(pool.x, pw.astype(dtype))
+        return em(pool.x, pw.astype(dtype), **settings)
 
     def metrics(p):
-        w, m, ls = _sort(p.weights, p.means, p.log_sds)
+        w, m, ls = sort_components(p.weights, p.means, p.log_sds)
         s = jnp.exp(ls)
         t = (jnp.asarray(w0, dtype)[None], jnp.asarray(m0, dtype)[None], jnp.asarray(s0, dtype)[None])
-        log_dens = logsumexp(
-            jnp.log(w)[:, None, :]
-            - ls[:, None, :]
-            - 0.5 * jnp.square((nll_x[None, :, None] - m[:, None, :]) / s[:, None, :]),
-            axis=-1,
-        )
-        nll = 0.5 * math.log(2 * math.pi) - jnp.sum(nll_w * log_dens, axis=1)
+        same = [jnp.all(a == jnp.asarray(b, dtype)[None], axis=1) for a, b in zip((w, m, ls), truth_rep, strict=True)]
+        at_truth = same[0] & same[1] & same[2]
+        w2 = jnp.where(at_truth, 0.0, quantile.w2_sq(*t, w, m, s, nodes=nodes))
+        nll = mixture.cross_entropy(*t, w, m, s, order=nodes)
         tail = jnp.sum(w * (ndtr((q_lo - m) / s) + ndtr((m - q_hi) / s)), axis=1)
         gap = jnp.diff(m, axis=1) / jnp.sqrt(jnp.square(s[:, 1:]) + jnp.square(s[:, :-1]))
         sep = jnp.min(gap, axis=1) if k > 1 else jnp.full(w.shape[:1], jnp.inf, dtype)
         mbar = jnp.sum(w * m, 1)
         sigma2 = jnp.sum(w * (jnp.square(s) + jnp.square(m - mbar[:, None])), 1)
         return {
-            "w2_sq": quantile.w2_sq(w, m, s, *t, nodes=nodes),
+            "w2_sq": w2,
             "nll": nll,
             "tail_mass": tail,
             "separation": sep,

@@ -25,8 +25,9 @@ Kish effective size ``1 / sum w_i^2`` (``= n`` for an unweighted fit):
 where ``sd`` is the sample standard deviation (``ddof = 1``; reliability-weighted,
 ``m2 / (1 - sum w_i^2)``, for weighted fits) and the quartiles interpolate linearly between order
 statistics at plotting positions ``(C_i - w_i) / (C_last - w_last)`` (``C`` = cumulative weight),
-which is numpy's default ``"linear"`` method ``i / (n - 1)`` for equal weights. Rules need two
-distinct points; a single point gives ``h = 0``, a degenerate KDE.
+which is numpy's default ``"linear"`` method ``i / (n - 1)`` for equal weights, over the points
+of positive weight only (a point of weight 0 has no influence, as for the weighted moments).
+Rules need two distinct points; a single point gives ``h = 0``, a degenerate KDE.
 
 Metrics (:data:`METRICS`):
 
@@ -38,7 +39,13 @@ Metrics (:data:`METRICS`):
   reports its kernel variance ``h^2 = var``, the truth's variance, as the Gaussian family does.
 * ``mu_err2``: ``(xbar - mean)^2``; under replace it is the registry's
   ``kde.replace.mean_sq_mean_drift`` plus the first sample's ``var / M`` (the mean is a martingale).
-* ``h``: the bandwidth.
+* ``h``: the bandwidth. Generation 0 (the truth) has no fitted bandwidth; it reports
+  ``sqrt(var)``, the kernel width of the truth's exact representation as the one-point KDE
+  above (the parameters generation 1's real sample is drawn from, and the value that makes
+  ``spread = h^2 = var`` there). It is a value of the truth, not a placeholder: NaN would be
+  counted as non-finite chains by the summaries (:mod:`collapse_theory.summaries`), which have
+  no "not defined" state, and a fixed ``h`` would claim a smoothing the truth does not have.
+  Read generation 0's ``h`` as "the truth's own width", not as a bandwidth rule's output.
 * ``nll``: the cross-entropy ``E_{x ~ N(mean, var)}[-log p(x)]``, the population limit of the
   held-out negative log-likelihood on real data, by the trapezoidal rule on ``nll_nodes``
   equispaced nodes ``z`` in ``[-8, 8]`` (``x = mean + sd z``, weight ``phi(z)``) with a
@@ -51,7 +58,11 @@ Metrics (:data:`METRICS`):
   At h = 0.1 the 256-node error is up to 8e-3 (the error grows as ``h`` shrinks against the
   spread). Truncation at ``|z| = 8`` costs below 1e-11; for the truth (``-log p`` quadratic) the
   rule is exact to rounding. In float32 the log-sum-exp rounding, about 1e-6 relative, is added.
-  tests/families/test_kde.py re-measures the 256- against the 512-node value.
+  tests/families/test_kde.py re-measures the 256- against the 512-node value. This rule does
+  **not** meet the 1e-6 relative accuracy of the other quadrature metrics (issue 9) for small
+  ``h``: a rule that does needs panels at the crossings of the upper envelope of the kernels'
+  log densities (``metrics/mixture.py``'s approach), at a cost of order ``S^2`` per chain
+  against ``256 S`` here, which the accumulate pools (``S = M G``) cannot afford as written.
 
 References:
     Kazdan et al., "Collapse or Thrive? Perils and Promises of Synthetic Data in a
@@ -128,7 +139,14 @@ def slot_weights(p: Params) -> jax.Array:
 
 
 def _weighted_quartiles(x: jax.Array, mask: jax.Array, w: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """First and third quartiles per chain, linear between order statistics (see module doc)."""
+    """First and third quartiles per chain, linear between order statistics (see module doc).
+
+    Points of weight 0 are dropped first: with them, the plotting positions ``C_i - w_i`` would
+    give a zero-weight point the position of its neighbour, and the interpolation would run
+    through it (the conformance check "fit honours the weights" caught this: synthetic points
+    at real weight 1 moved Silverman's bandwidth).
+    """
+    mask = mask & (w > 0)
     n = jnp.sum(mask, axis=1)
     order = jnp.argsort(jnp.where(mask, x, jnp.inf), axis=1)
     xs = jnp.take_along_axis(jnp.where(mask, x, 0.0), order, axis=1)

@@ -200,3 +200,29 @@ def test_bad_input(kwargs):
     base = {"size": 10} | kwargs
     with pytest.raises(ValueError, match=r"^[^\n]+$"):
         kde(**base)
+
+
+def test_zero_weight_points_do_not_move_the_quartiles():
+    """Silverman's IQR from a weighted sample ignores points of weight 0 (no interpolation through them)."""
+    from collapse_theory.families.kde import _weighted_quartiles
+
+    with jax.enable_x64(True):
+        x = jnp.asarray([[0.3, -1.2, 2.5, 0.9, -0.4, 7.0, -6.0, 1.7]])
+        w = jnp.asarray([[0.2, 0.2, 0.2, 0.2, 0.2, 0.0, 0.0, 0.0]])
+        full = jnp.ones_like(x, dtype=bool)
+        got = [float(v[0]) for v in _weighted_quartiles(x, full, w)]
+        kept = [float(v[0]) for v in _weighted_quartiles(x[:, :5], full[:, :5], w[:, :5] / 1.0)]
+    assert got == kept
+    np.testing.assert_allclose(got, np.quantile(np.asarray(x[0, :5]), [0.25, 0.75]), rtol=1e-14)
+
+
+def test_check_estimator_weights_honoured_by_rule_bandwidths():
+    """ct.testing.check_estimator's "fit honours the weights" (w = 1: synthetic points have no influence)."""
+    import collapse_theory as ct
+    from collapse_theory.testing import check_estimator
+
+    for rule in ("silverman", "scott"):
+        report = check_estimator(
+            ct.family("kde", bandwidth=rule), checks=("weights",), chains=64, raise_on_failure=False
+        )
+        assert report.passed, report
