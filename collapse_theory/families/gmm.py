@@ -41,6 +41,7 @@ import dataclasses
 import math
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
@@ -107,6 +108,30 @@ def _validate(weights, means, sds, components, iterations, tol, init, var_floor,
         raise ValueError(f"size must be an integer >= 1, got {size!r}")
     o = np.argsort(m, kind="stable")
     return w[o], m[o], s[o]
+
+
+_BLOCK = 64
+
+
+def _in_blocks(fn, *arrays):
+    """``fn`` over the chain axis in fixed blocks of :data:`_BLOCK` chains (``lax.map``).
+
+    The transport-form W2 is heavy enough that XLA:CPU compiles it differently for different
+    batch sizes, and its last bit then changed with the chunk size (2 of 600 values in the
+    engine's chunk-invariance test). Every block has the same shape whatever the chunk, so
+    per-chain values do not depend on it. The chain axis is padded (with copies of chain 0) to
+    a multiple of the block and the padding dropped.
+    """
+    c = arrays[0].shape[0]
+    nb = -(-c // _BLOCK)
+    pad = nb * _BLOCK - c
+
+    def blocks(a):
+        a = jnp.concatenate([a, jnp.broadcast_to(a[:1], (pad,) + a.shape[1:])]) if pad else a
+        return a.reshape((nb, _BLOCK) + a.shape[1:])
+
+    out = jax.lax.map(lambda xs: fn(*xs), tuple(blocks(a) for a in arrays))
+    return out.reshape((nb * _BLOCK,) + out.shape[2:])[:c]
 
 
 def gmm(
@@ -200,7 +225,7 @@ def gmm(
         t = (jnp.asarray(w0, dtype)[None], jnp.asarray(m0, dtype)[None], jnp.asarray(s0, dtype)[None])
         same = [jnp.all(a == jnp.asarray(b, dtype)[None], axis=1) for a, b in zip((w, m, ls), truth_rep, strict=True)]
         at_truth = same[0] & same[1] & same[2]
-        w2 = jnp.where(at_truth, 0.0, quantile.w2_sq(*t, w, m, s, nodes=nodes))
+        w2 = jnp.where(at_truth, 0.0, _in_blocks(lambda a, b, c: quantile.w2_sq(*t, a, b, c, nodes=nodes), w, m, s))
         nll = mixture.cross_entropy(*t, w, m, s, order=nodes)
         tail = jnp.sum(w * (ndtr((q_lo - m) / s) + ndtr((m - q_hi) / s)), axis=1)
         gap = jnp.diff(m, axis=1) / jnp.sqrt(jnp.square(s[:, 1:]) + jnp.square(s[:, :-1]))
