@@ -87,16 +87,18 @@ def welch_greater(a, b, rate, what):
 
 
 def test_collapse_signatures():
-    """Replace: held-out perplexity grows, n-grams are lost; 10 % real data: a much smaller excess."""
+    """Replace: held-out perplexity grows, n-grams are lost; 10 % real data: at most 3/4 of replace's excess.
+
+    The excess is each chain's log-perplexity at generation 8 over its own at generation 1 (the
+    fit to real text); "much smaller" is claimed as at most 3/4, each one-sided test at a stated rate.
+    """
     est = ngram.ngram_estimator()
-    gens = (0, 1, 2, 4, 8)
-    kw = dict(samples=500, generations=8, chains=64, seed=0, record=gens)
+    kw = dict(samples=500, generations=8, chains=64, seed=0, record=(1, 2, 4, 8))
     rep = ct.run(est, "replace", **kw)
     fr = ct.run(est, "fresh", real_fraction=0.1, **kw)
     ctt.assert_grows(rep, "heldout_ppl", log=True, false_fail_rate=RATE / 4)
     ctt.assert_grows(rep, "support_lost", false_fail_rate=RATE / 4)
-    ppl0 = rep.values["heldout_ppl"][0, 0]
-    excess_r = np.log(rep.values["heldout_ppl"][-1]) - np.log(ppl0)
-    excess_f = np.log(fr.values["heldout_ppl"][-1]) - np.log(ppl0)
-    welch_greater(excess_r, 2.0 * excess_f, RATE / 4, "replace's excess log-perplexity over twice fresh-10 %'s")
+    excess_r = np.log(rep.values["heldout_ppl"][-1] / rep.values["heldout_ppl"][0])
+    excess_f = np.log(fr.values["heldout_ppl"][-1] / fr.values["heldout_ppl"][0])
+    welch_greater(0.75 * excess_r, excess_f, RATE / 4, "3/4 of replace's excess log-perplexity over fresh-10 %'s")
     welch_greater(rep.values["support_lost"][-1], fr.values["support_lost"][-1], RATE / 4, "support lost")

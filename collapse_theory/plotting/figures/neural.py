@@ -18,13 +18,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import stats
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from collapse_theory.config import SimConfig
 from collapse_theory.plotting.curves import plot_quantiles
 from collapse_theory.plotting.labels import GENERATION
-from collapse_theory.plotting.panels import legend_below, letter
+from collapse_theory.plotting.panels import legend_below, letter, note_below
 from collapse_theory.plotting.style import cue, new_figure
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
 
 SCENARIOS: tuple[tuple[str, dict[str, Any]], ...] = (("replace", {}), ("fresh", {"real_fraction": 0.1}))
 TITLES = {"replace": "replace (no real data)", "fresh": "10 % real data"}
+ROWS = {"replace": "replace", "fresh": "10 % real"}
 VAE: dict[str, Any] = dict(samples=200, generations=20, seed=11)
 """VAE chains: 200 images per generation (the paper's MNIST chain used 60000; digits has 1500 to train)."""
 VAE_SHOWN = (0, 1, 2, 5, 10, 20)
@@ -138,14 +140,12 @@ def vae_digits(images: dict, generations=VAE_SHOWN, scenarios=("replace", "fresh
                 s.set_visible(False)
             if i == 0:
                 ax.set_title(f"$n={g}$")
-        grid[i, 0].set_ylabel(TITLES[sc])
+        grid[i, 0].set_ylabel(ROWS[sc])
     letter(grid[0, 0], "a")
     letter(grid[1, 0], "b")
-    legend_below(
+    note_below(
         fig,
-        [],
-        [],
-        note=(
+        (
             "decoder means (16 sigmoid) at the same 16 latent codes in every panel, chain 0; generation 0: the VAE "
             "fit to the 1500 training digits; each later one fit to 200 images of the previous one "
             "(b: 20 of them real digits)"
@@ -173,29 +173,31 @@ def vae_latents(latents: dict, generations=VAE_SHOWN, scenarios=("replace", "fre
     pad = 0.15 * (hi - lo)
     edges = [np.linspace(lo[d] - pad[d], hi[d] + pad[d], 41) for d in range(2)]
     h0, _, _ = np.histogram2d(ref[:, 0], ref[:, 1], bins=edges, density=True)
-    centers = [0.5 * (e[1:] + e[:-1]) for e in edges]
-    level = np.quantile(h0[h0 > 0], 0.5)
+    gx, gy = np.meshgrid(*(np.linspace(e[0], e[-1], 60) for e in edges))
+    dens = stats.gaussian_kde(ref.T)(np.vstack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    srt = np.sort(dens.ravel())[::-1]
+    level = srt[np.searchsorted(np.cumsum(srt) / srt.sum(), 0.9)]  # the KDE's 90 % highest-density region
     for i, sc in enumerate(scenarios):
         for j, g in enumerate(generations):
             ax = grid[i, j]
             z = latents[sc, g]
             h, _, _ = np.histogram2d(z[:, 0], z[:, 1], bins=edges, density=True)
             ax.pcolormesh(edges[0], edges[1], h.T, cmap="Blues", vmin=0, vmax=np.quantile(h0, 0.99), rasterized=True)
-            ax.contour(centers[0], centers[1], h0.T, levels=[level], colors="0.2", linewidths=0.6, linestyles="--")
+            ax.contour(gx, gy, dens, levels=[level], colors="0.2", linewidths=0.6, linestyles="--")
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(f"$n={g}$")
             if i == len(scenarios) - 1 and j == 0:
                 ax.set_xlabel("$z_1$")
-        grid[i, 0].set_ylabel(f"{TITLES[sc]}\n$z_2$")
+        grid[i, 0].set_ylabel(f"{ROWS[sc]}: $z_2$")
     letter(grid[0, 0], "a")
     letter(grid[1, 0], "b")
     n = ref.shape[0]
     legend_below(
         fig,
         [Line2D([], [], color="0.2", ls="--", lw=0.6)],
-        ["generation 0: half its histogram's mass-level contour"],
+        ["generation 0: 90 % highest-density region (Gaussian KDE)"],
         note=f"2-D histograms of the latent means of {n} samples ({VAE_CHAINS} chains) under the generation-0 encoder",
     )
     return fig, axes
@@ -247,24 +249,24 @@ def lm_perplexity(runs: dict, generations, smoothings=("laplace", "kneser-ney"),
         ``(fig, axes)``.
 
     """
-    fig, axes = new_figure(1, 3, aspect=0.85)
+    fig, axes = new_figure(1, 3, aspect=1.0)
     x = np.asarray(generations, float)
     names = {"laplace": "Laplace", "kneser-ney": "Kneser–Ney"}
     for j, sm in enumerate(smoothings):
         ax = axes[j]
         for i, sc in enumerate(scenarios):
             plot_quantiles(ax, x, runs[sm, sc, "heldout_ppl"], band=BAND, center="mean", **cue(i), lw=1.0)
-        ax.set_title(f"{names[sm]}: held-out perplexity")
+        ax.set_title(names[sm])
         ax.set_xlabel(GENERATION)
         letter(ax, "ab"[j])
-    axes[0].set_ylabel("perplexity per character")
+    axes[0].set_ylabel("perplexity")
     ax = axes[2]
     for i, sc in enumerate(scenarios):
         for k, sm in enumerate(smoothings):
             c = cue(i)
             ax.plot(x, runs[sm, sc, "support_lost"].mean(axis=1), color=c["color"], ls=("-", ":")[k], lw=1.0)
-    ax.set_title("real trigrams never seen")
-    ax.set_ylabel("fraction of the real types")
+    ax.set_title("support lost")
+    ax.set_ylabel("fraction unseen")
     ax.set_xlabel(GENERATION)
     letter(ax, "c")
     n = runs[smoothings[0], scenarios[0], "heldout_ppl"].shape[1]
@@ -274,8 +276,9 @@ def lm_perplexity(runs: dict, generations, smoothings=("laplace", "kneser-ney"),
         fig,
         handles,
         [TITLES[s] for s in scenarios] + ["c: Laplace", "c: Kneser–Ney"],
-        note=f"a, b: mean over {n} chains, bands 5–95 % of chains; character trigrams on stdlib docstrings, "
-        "2763 sequences of 64 characters per generation; generation 0 counts the training text",
+        note=f"a, b: perplexity per character of model n on held-out real text, mean over {n} chains, bands 5–95 % "
+        "of chains; c: fraction of the training text's trigram types model n never saw (mean); character trigrams "
+        "on stdlib docstrings, 2763 sequences of 64 characters per generation; generation 0 counts the training text",
     )
     return fig, axes
 
