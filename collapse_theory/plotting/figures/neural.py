@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from scipy import stats
 
 from collapse_theory.config import SimConfig
 from collapse_theory.plotting.curves import plot_quantiles
