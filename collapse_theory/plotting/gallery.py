@@ -294,6 +294,15 @@ def _verify(ctx: Context):
     return verify_summary(ctx.json("verify", VERIFY, compute))
 
 
+def _neural(name: str) -> Callable[[Context], tuple]:
+    def draw(ctx: Context):
+        from collapse_theory.plotting.figures import neural
+
+        return getattr(neural, name)(ctx)
+
+    return draw
+
+
 FIGURES: dict[str, Figure] = {
     f.name: f
     for f in (
@@ -309,6 +318,26 @@ FIGURES: dict[str, Figure] = {
         Figure("collapse-probability", "P(sigma_n^2 < eps): exact, CLT, Chernoff, simulation", _collapse_probability),
         Figure("error-decomposition", "Statistical / functional / numerical contributions", _decomposition),
         Figure("verify-summary", "Every verify check's z against Holm; negative controls", _verify),
+        Figure(
+            "curse-vae-digits",
+            "VAE on digits: decoded samples per generation (needs [neural])",
+            _neural("draw_vae_digits"),
+        ),
+        Figure(
+            "curse-vae-latents",
+            "VAE on digits: latent densities under the generation-0 encoder",
+            _neural("draw_vae_latents"),
+        ),
+        Figure(
+            "curse-lm-perplexity",
+            "Character n-gram LM: held-out perplexity, with and without 10 % real data",
+            _neural("draw_lm_perplexity"),
+        ),
+        Figure(
+            "curse-lm-histograms",
+            "Character n-gram LM: perplexity of generated text under model 0",
+            _neural("draw_lm_histograms"),
+        ),
     )
 }
 """The gallery's figures by file stem."""

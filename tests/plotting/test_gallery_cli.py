@@ -10,6 +10,7 @@ NAMES = [
     "curse-gaussian-drift", "curse-gmm-generations", "curse-tails", "cot-gaussian-workflows", "cot-kde-workflows",
     "cot-regression-workflows", "cot-discrete-collapse", "cot-cardinality-proportion", "fresh-data-fraction",
     "collapse-probability", "error-decomposition", "verify-summary",
+    "curse-vae-digits", "curse-vae-latents", "curse-lm-perplexity", "curse-lm-histograms",
 ]  # fmt: skip
 
 
