@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from collapse_theory import saved_configs
 from collapse_theory.errors.precision import FORMATS as PRECISIONS
 from collapse_theory.families import registry
 from collapse_theory.families.categorical import PROB_TOLERANCE
@@ -31,7 +32,6 @@ from collapse_theory.families.spec import (
     check_choice,
     check_int,
     check_real,
-    unknown_setting,
 )
 from collapse_theory.scenarios.schedule import MAX_SAMPLES, ScheduleError, evaluate_schedule
 from collapse_theory.scenarios.workflows import SCENARIOS
@@ -69,38 +69,6 @@ MAX_GENERATIONS = 10**7
 MAX_CHAINS = 2**32
 """Chain indices are 32-bit counters of the random streams."""
 
-# Defaults of the single flat configuration of versions up to 0.1.0 (results saved by them load).
-_LEGACY_DEFAULTS: dict[str, Any] = {
-    "estimator": None,
-    "kernel": "exact",
-    "dim": 1,
-    "mean": None,
-    "cov_diag": None,
-    "cov": None,
-    "probs": None,
-    "smoothing": 1.0,
-    "real_fraction": 0.5,
-    "mixing": "split",
-    "real_weight": None,
-    "sampling_variance": 1.0,
-    "truncate": None,
-    "temperature": 1.0,
-    "top_p": 1.0,
-    "rounding": "nearest",
-    "accumulation": "naive",
-    "truth": None,
-    "bandwidth": None,
-    "noise_sd": 1.0,
-    "design": "fixed",
-    "rate": 1.0,
-    "components": 2,
-    "em_iterations": 100,
-    "em_tol": 1e-6,
-    "em_init": "quantile",
-    "var_floor": 1e-6,
-    "prior": None,
-}
-
 
 def default_record(generations: int) -> tuple[int, ...]:
     """A log-spaced set of generations: 0, 1, 2, 5, 10, 20, 50, ... up to and including the last."""
@@ -112,12 +80,6 @@ def default_record(generations: int) -> tuple[int, ...]:
                 out.add(m * base)
         base *= 10
     return tuple(sorted(out))
-
-
-def _tuples(v):
-    if isinstance(v, list):
-        return tuple(_tuples(x) for x in v)
-    return v
 
 
 @dataclass(frozen=True, init=False)
@@ -256,38 +218,14 @@ class SimConfig:
         """Inverse of :meth:`to_dict`; also reads the flat configurations saved by version 0.1.0.
 
         A user family's configuration cannot be rebuilt (its functions are not saved): its spec
-        is an :class:`UnavailableSpec` that records the settings and refuses to run.
+        is an :class:`~collapse_theory.saved_configs.UnavailableSpec` that records the settings and refuses to run.
 
         Raises:
             ConfigError: an unknown family, or a setting that the family does not take.
 
         """
-        d = {k: _tuples(v) for k, v in d.items()}
-        family = d.pop("family", None)
-        if not isinstance(family, str):
-            raise ConfigError(f"a saved configuration needs a family name, got {family!r}")
-        run = {k: d.pop(k) for k in RUN_SETTINGS if k in d}
-        if run.get("samples") == "inf":
-            run["samples"] = math.inf
-        if run.get("samples_schedule") is not None and run.get("samples") == 100:
-            run["samples"] = None  # 0.1.0 stored its default next to a schedule
-        if run.get("scenario", "replace") != "fresh":
-            for k in ("real_fraction", "mixing"):
-                if run.get(k) == _LEGACY_DEFAULTS[k]:
-                    run[k] = None
-        if d.get("user_family"):
-            return cls(family=UnavailableSpec(family, d), **run)
-        spec_cls = registry.spec_class(family)
-        known = spec_cls.setting_names()
-        settings = spec_cls.from_legacy({k: v for k, v in d.items() if k in known})
-        for k, v in d.items():
-            if k in known:
-                continue
-            sentinel = object()
-            if _LEGACY_DEFAULTS.get(k, sentinel) == v or spec_cls.legacy.get(k, sentinel) == v:
-                continue
-            raise ConfigError(unknown_setting(family, k, known) + f"; saved value {v!r}")
-        return cls(family=spec_cls(**settings), **run)
+        spec, run = saved_configs.read(d, RUN_SETTINGS)
+        return cls(family=spec, **run)
 
     # --- validation ---
     def context(self) -> RunContext:
@@ -443,23 +381,3 @@ class SimConfig:
         if self.samples_schedule is None:
             return np.full(self.generations, 100 if self.samples is None else self.samples, dtype=np.int64)
         return evaluate_schedule(self.samples_schedule, self.generations, 1)
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class UnavailableSpec(FamilySpec):
-    """The spec of a user family loaded from a saved result: its settings, but not its functions."""
-
-    user = True
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
-
-    name: str = ""  # type: ignore[misc]
-    saved: dict | None = None
-
-    def settings(self) -> dict:
-        """The settings as saved."""
-        return dict(self.saved or {})
-
-    def validated(self, run: RunContext) -> FamilySpec:
-        """A saved user family cannot run again: its functions were not saved."""
-        raise ConfigError(f"{self.name!r} is a user family loaded from a saved result; pass its ct.estimator to run it")

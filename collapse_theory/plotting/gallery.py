@@ -10,70 +10,18 @@ points per fit for 2000 generations, on 64), and each figure states its count.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from collapse_theory.config import SimConfig
+from collapse_theory.plotting.context import Context, Figure, default_cache, log_record
 
 __all__ = ["FIGURES", "Figure", "Context", "build", "default_cache", "log_record"]
-
-
-def log_record(generations: int, points: int = 40) -> tuple[int, ...]:
-    """0 and about ``points`` log-spaced generations up to ``generations`` (both included)."""
-    g = np.unique(np.round(np.geomspace(1, generations, points)).astype(int))
-    return tuple(int(x) for x in (0, *g))
-
-
-def default_cache() -> Path:
-    """``$COLLAPSE_THEORY_CACHE``, else ``$XDG_CACHE_HOME/collapse_theory/gallery`` (``~/.cache``)."""
-    env = os.environ.get("COLLAPSE_THEORY_CACHE")
-    if env:
-        return Path(env)
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "collapse_theory" / "gallery"
-
-
-@dataclass
-class Context:
-    """Where a figure gets its data: the cache folder, the executor, progress."""
-
-    cache: Path | None
-    executor: object | None = None
-    progress: bool | None = None
-
-    def sweep(self, base: dict, grid: dict):
-        """A cached sweep (:func:`collapse_theory.sweeps.sweep`)."""
-        from collapse_theory.sweeps import sweep
-
-        return sweep(SimConfig(**base), grid, cache=self.cache, executor=self.executor, progress=self.progress)  # type: ignore[arg-type]
-
-    def json(self, kind: str, payload: dict, compute: Callable[[], dict]) -> dict:
-        """A cached JSON payload."""
-        from collapse_theory.plotting.data import cached_json
-
-        return cached_json(self.cache, kind, payload, compute)
-
-    def arrays(self, kind: str, payload: dict, compute: Callable[[], dict]) -> dict:
-        """A cached dict of arrays."""
-        from collapse_theory.plotting.data import cached_npz
-
-        return cached_npz(self.cache, kind, payload, compute)
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One gallery figure: its file stem, what it shows, and the function drawing it from a :class:`Context`."""
-
-    name: str
-    caption: str
-    draw: Callable[[Context], tuple]
 
 
 DOUBLE_COLUMN = {"icml": "icml-full", "nature": "nature-double"}

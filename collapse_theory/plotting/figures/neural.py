@@ -4,7 +4,7 @@ The VAE on scikit-learn's digits (decoded samples per generation, latent densiti
 generation-0 encoder) and the character n-gram model on the standard library's docstrings
 (held-out perplexity with and without 10 % real data, histograms of the generation-0
 perplexity of generated text). Each ``draw_*`` function takes the gallery's
-:class:`~collapse_theory.plotting.gallery.Context` (cached data) and returns ``(fig, axes)``;
+:class:`~collapse_theory.plotting.context.Context` (cached data) and returns ``(fig, axes)``;
 the plain drawing functions take arrays.
 
 References:
