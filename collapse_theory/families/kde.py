@@ -12,7 +12,9 @@ Weights have a two-group structure: slots ``[0, k)`` carry total weight ``omega`
 ``omega = 1``; :func:`fit_weighted` (real weight ``w``, He, Xu & Cheng 2025) puts the real points
 first. The bootstrap index is then drawn exactly (a Bernoulli(omega) group, then a uniform slot
 ``floor(u k)``) without a cumulative sum over the buffer, whose float32 rounding would bias slot
-probabilities of large pools; the per-slot weights are :func:`slot_weights`. The index is exact up
+probabilities of large pools; the per-slot weights are :func:`slot_weights`. When every chain of a
+batch has ``omega = 1`` (every unweighted fit) the Bernoulli, true for every uniform below 1, is not
+drawn: the points are bit-identical to the grouped draw's. The index is exact up
 to the uniform's grid (``2^-23`` in float32): slot probabilities err by at most ``k 2^-23``
 relatively (6e-6 at ``k = 50``).
 
