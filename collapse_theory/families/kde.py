@@ -11,12 +11,14 @@ Weights have a two-group structure: slots ``[0, k)`` carry total weight ``omega`
 ``[k, n)`` carry ``1 - omega``, uniformly within a group. An unweighted fit is ``k = n``,
 ``omega = 1``; :func:`fit_weighted` (real weight ``w``, He, Xu & Cheng 2025) puts the real points
 first. The bootstrap index is then drawn exactly (a Bernoulli(omega) group, then a uniform slot
-``floor(u k)``) without a cumulative sum over the buffer, whose float32 rounding would bias slot
-probabilities of large pools; the per-slot weights are :func:`slot_weights`. When every chain of a
-batch has ``omega = 1`` (every unweighted fit) the Bernoulli, true for every uniform below 1, is not
-drawn: the points are bit-identical to the grouped draw's. The index is exact up
-to the uniform's grid (``2^-23`` in float32): slot probabilities err by at most ``k 2^-23``
-relatively (6e-6 at ``k = 50``).
+of the group) without a cumulative sum over the buffer, whose float32 rounding would bias slot
+probabilities of large pools; the per-slot weights are :func:`slot_weights`. The slot among ``k``
+is ``floor(w k / 2^32)`` of a 32-bit word ``w`` in float32 (an exact integer product; the word
+and the noise's uniform are the two words of one Threefry block per point) and ``floor(u k)`` of
+a 52-bit uniform in float64, so slot probabilities err by at most ``k 2^-32`` (``k 2^-52``)
+relatively: 1.2e-8 at ``k = 50``, 2.3e-5 for a pool of ``10^5`` points. When every chain of a
+batch has ``omega = 1`` (every unweighted fit) the Bernoulli, true for every uniform below 1, is
+not drawn: the points are bit-identical to the grouped draw's.
 
 Bandwidth: a fixed positive ``h``, or a rule of thumb from the (weighted) sample, with ``n`` the
 Kish effective size ``1 / sum w_i^2`` (``= n`` for an unweighted fit):
@@ -186,6 +188,25 @@ def _rule_bandwidth(rule: str, x: jax.Array, mask: jax.Array, w: jax.Array) -> j
     return 0.9 * jnp.minimum(sd, (q3 - q1) / 1.34) * shrink
 
 
+def _mul_hi(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``floor(a b / 2^32)`` of ``uint32`` arrays, exact (16-bit limbs: no 64-bit integers in float32 mode)."""
+    m, s = jnp.uint32(0xFFFF), jnp.uint32(16)
+    a_lo, a_hi, b_lo, b_hi = a & m, a >> s, b & m, b >> s
+    hl, lh = a_hi * b_lo, a_lo * b_hi
+    mid = ((a_lo * b_lo) >> s) + (hl & m) + (lh & m)
+    return a_hi * b_hi + (hl >> s) + (lh >> s) + (mid >> s)
+
+
+def _blocks(key: bits.KeyPair, chains: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    """The two words of the Threefry block at counter ``(c, j)``, ``j < n``: two ``uint32[C, n]``.
+
+    Each block is hashed once; :func:`~collapse_theory.random.bits.words` interleaves a block's
+    two words, and XLA:CPU then hashes the block once per word it feeds.
+    """
+    c = jnp.broadcast_to(chains.astype(jnp.uint32)[:, None], (chains.shape[0], n))
+    return bits.threefry2x32(key, c, jnp.broadcast_to(jnp.arange(n, dtype=jnp.uint32)[None, :], c.shape))
+
+
 def kde(
     mean: float = 0.0,
     var: float = 1.0,
@@ -245,28 +266,44 @@ def kde(
     def empty(c):
         return pointset.empty(c, size, dtype)
 
-    def centres(key, chains, p, capacity, grouped):
+    wide = jnp.dtype(dtype) == jnp.float64
+
+    def centres(key, chains, p, capacity, grouped, w):
         n, k, omega = p.points.n[:, None], p.n_first[:, None], p.w_first[:, None]
-        u = bits.uniform(bits.fold(key, tags.KDE_INDEX), chains, capacity, dtype)
-        in_first = jnp.clip(jnp.minimum(jnp.floor(u * k), k - 1.0), 0.0, n - 1.0)
-        if grouped:
-            first = bits.uniform(bits.fold(key, tags.KDE_GROUP), chains, capacity, dtype) < omega
-            idx = jnp.where(first, in_first, jnp.clip(k + jnp.floor(u * (n - k)), 0.0, n - 1.0))
+        if wide:
+            u = bits.uniform(bits.fold(key, tags.KDE_INDEX), chains, capacity, dtype)
+            in_first = jnp.clip(jnp.minimum(jnp.floor(u * k), k - 1.0), 0.0, n - 1.0)
+            in_rest = jnp.clip(k + jnp.floor(u * (n - k)), 0.0, n - 1.0)
         else:
-            idx = in_first
+            ki, ni = k.astype(jnp.uint32), n.astype(jnp.uint32)
+            last = jnp.maximum(ni, 1) - 1
+            in_first = jnp.minimum(_mul_hi(w, ki), last)
+            in_rest = jnp.minimum(ki + _mul_hi(w, ni - ki), last)
+        idx = in_first
+        if grouped:
+            if wide:
+                g = bits.uniform(bits.fold(key, tags.KDE_GROUP), chains, capacity, dtype)
+            else:
+                g = bits._to_unit(_blocks(bits.fold(key, tags.KDE_GROUP), chains, capacity)[0], dtype)
+            idx = jnp.where(g < omega, in_first, in_rest)
         return jnp.take_along_axis(p.points.x, idx.astype(jnp.int32), axis=1)
 
     def points(key, chains, p, capacity):
+        if wide:
+            w, z = None, bits.normal(bits.fold(key, tags.KDE_NOISE), chains, capacity, dtype)
+        else:
+            w, noise_word = _blocks(bits.fold(key, tags.KDE_POINT), chains, capacity)
+            z = bits.to_normal(bits._to_unit(noise_word, dtype))
         # omega = 1 (every unweighted fit) makes the group draw u < omega true for every u < 1,
         # so the Bernoulli is skipped: bit-identical, whichever chains share the chunk. The cond
         # also keeps the gather out of the noise's fusion (XLA:CPU emits a fusion holding a
         # gather as a scalar loop: the fused erf_inv and Threefry ran 3-4x slower).
         c = jax.lax.cond(
             jnp.all(p.w_first >= 1.0),
-            lambda: centres(key, chains, p, capacity, False),
-            lambda: centres(key, chains, p, capacity, True),
+            lambda: centres(key, chains, p, capacity, False, w),
+            lambda: centres(key, chains, p, capacity, True, w),
         )
-        return c + p.h[:, None] * bits.normal(bits.fold(key, tags.KDE_NOISE), chains, capacity, dtype)
+        return c + p.h[:, None] * z
 
     def draw(key, chains, p, n, capacity):
         x = points(key, chains, p, capacity)
