@@ -104,7 +104,7 @@ from collapse_theory.families.spec import (
     parse_floats,
     setting,
 )
-from collapse_theory.random import bits
+from collapse_theory.random import bits, blocks
 from collapse_theory.random import purposes as tags
 
 __all__ = ["KDESpec", "METRICS", "RULES", "Params", "kde", "slot_weights"]
@@ -188,25 +188,6 @@ def _rule_bandwidth(rule: str, x: jax.Array, mask: jax.Array, w: jax.Array) -> j
     return 0.9 * jnp.minimum(sd, (q3 - q1) / 1.34) * shrink
 
 
-def _mul_hi(a: jax.Array, b: jax.Array) -> jax.Array:
-    """``floor(a b / 2^32)`` of ``uint32`` arrays, exact (16-bit limbs: no 64-bit integers in float32 mode)."""
-    m, s = jnp.uint32(0xFFFF), jnp.uint32(16)
-    a_lo, a_hi, b_lo, b_hi = a & m, a >> s, b & m, b >> s
-    hl, lh = a_hi * b_lo, a_lo * b_hi
-    mid = ((a_lo * b_lo) >> s) + (hl & m) + (lh & m)
-    return a_hi * b_hi + (hl >> s) + (lh >> s) + (mid >> s)
-
-
-def _blocks(key: bits.KeyPair, chains: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
-    """The two words of the Threefry block at counter ``(c, j)``, ``j < n``: two ``uint32[C, n]``.
-
-    Each block is hashed once; :func:`~collapse_theory.random.bits.words` interleaves a block's
-    two words, and XLA:CPU then hashes the block once per word it feeds.
-    """
-    c = jnp.broadcast_to(chains.astype(jnp.uint32)[:, None], (chains.shape[0], n))
-    return bits.threefry2x32(key, c, jnp.broadcast_to(jnp.arange(n, dtype=jnp.uint32)[None, :], c.shape))
-
-
 def kde(
     mean: float = 0.0,
     var: float = 1.0,
@@ -277,14 +258,14 @@ def kde(
         else:
             ki, ni = k.astype(jnp.uint32), n.astype(jnp.uint32)
             last = jnp.maximum(ni, 1) - 1
-            in_first = jnp.minimum(_mul_hi(w, ki), last)
-            in_rest = jnp.minimum(ki + _mul_hi(w, ni - ki), last)
+            in_first = jnp.minimum(blocks.mul_hi(w, ki), last)
+            in_rest = jnp.minimum(ki + blocks.mul_hi(w, ni - ki), last)
         idx = in_first
         if grouped:
             if wide:
                 g = bits.uniform(bits.fold(key, tags.KDE_GROUP), chains, capacity, dtype)
             else:
-                g = bits._to_unit(_blocks(bits.fold(key, tags.KDE_GROUP), chains, capacity)[0], dtype)
+                g = bits._to_unit(blocks.blocks(bits.fold(key, tags.KDE_GROUP), chains, capacity)[0], dtype)
             idx = jnp.where(g < omega, in_first, in_rest)
         return jnp.take_along_axis(p.points.x, idx.astype(jnp.int32), axis=1)
 
@@ -292,12 +273,11 @@ def kde(
         if wide:
             w, z = None, bits.normal(bits.fold(key, tags.KDE_NOISE), chains, capacity, dtype)
         else:
-            w, noise_word = _blocks(bits.fold(key, tags.KDE_POINT), chains, capacity)
+            w, noise_word = blocks.blocks(bits.fold(key, tags.KDE_POINT), chains, capacity)
             z = bits.to_normal(bits._to_unit(noise_word, dtype))
-        # omega = 1 (every unweighted fit) makes the group draw u < omega true for every u < 1,
-        # so the Bernoulli is skipped: bit-identical, whichever chains share the chunk. The cond
-        # also keeps the gather out of the noise's fusion (XLA:CPU emits a fusion holding a
-        # gather as a scalar loop: the fused erf_inv and Threefry ran 3-4x slower).
+        # omega = 1: the Bernoulli u < omega is always true, so it is skipped (bit-identical in any
+        # batch). The cond also keeps the gather out of the noise's fusion: XLA:CPU emits a fusion
+        # holding a gather as a scalar loop (the fused erf_inv and Threefry ran 3-4x slower).
         c = jax.lax.cond(
             jnp.all(p.w_first >= 1.0),
             lambda: centres(key, chains, p, capacity, False, w),

@@ -180,18 +180,6 @@ def test_weighted_bootstrap_frequencies():
         assert abs(z) < zt, (c, z)
 
 
-def test_mul_hi_is_the_exact_high_word():
-    """The float32 slot floor(w k / 2^32) against numpy's 64-bit product, edge words included."""
-    from collapse_theory.families.kde import _mul_hi
-
-    rng = np.random.default_rng(0)
-    edges = np.array([0, 1, 2**16 - 1, 2**16, 2**31, 2**32 - 1], dtype=np.uint64)
-    a = np.concatenate([rng.integers(0, 2**32, 20_000, dtype=np.uint64), np.repeat(edges, len(edges))])
-    b = np.concatenate([rng.integers(0, 2**32, 20_000, dtype=np.uint64), np.tile(edges, len(edges))])
-    got = np.asarray(_mul_hi(jnp.asarray(a, jnp.uint32), jnp.asarray(b, jnp.uint32)))
-    np.testing.assert_array_equal(got.astype(np.uint64), (a * b) >> np.uint64(32))
-
-
 def test_unweighted_bootstrap_frequencies():
     """An unweighted fit (the short path, omega = 1) draws each of its k centres with probability 1/k."""
     fam = kde(bandwidth=1e-3, size=9)
