@@ -41,6 +41,7 @@ __all__ = [
     "KDE_GROUP",
     "KDE_INDEX",
     "KDE_NOISE",
+    "KDE_POINT",
     "REGRESSION_CHI2",
     "REGRESSION_OFFDIAG",
     "REGRESSION_LABEL",
@@ -94,6 +95,8 @@ NAIVE_ROUND_SUM = NAIVE_ROUND_X + 0x100
 """The rounding of ``mu + round(sigma z)`` (after ``NAIVE_ROUND_X`` rounded the product)."""
 CATEGORICAL_COUNTS, CATEGORICAL_POINTS = 1, 2
 KDE_GROUP, KDE_INDEX, KDE_NOISE = 1, 2, 3
+KDE_POINT = 4
+"""float32 KDE draws: one Threefry block per point, word 0 the slot index, word 1 the noise (float64: KDE_INDEX, KDE_NOISE)."""
 REGRESSION_CHI2, REGRESSION_OFFDIAG, REGRESSION_LABEL, REGRESSION_ROWS, REGRESSION_NOISE = 1, 2, 3, 4, 5
 POISSON_TOTAL, POISSON_POINTS = 1, 2
 GMM_COMPONENT, GMM_NORMAL = 1, 2

@@ -97,11 +97,17 @@ def enabled() -> bool:
     return _allowed() and cc._cache is None and not cc._cache_initialized
 
 
+def _source_files() -> tuple[Path, tuple[Path, ...]]:
+    """The package's root folder and its Python sources (what the executable cache's key hashes)."""
+    root = Path(__file__).resolve().parent.parent  # collapse_theory/, not only runtime/
+    return root, tuple(sorted(root.rglob("*.py")))
+
+
 @functools.lru_cache(maxsize=1)
 def _source_hash() -> str:
-    root = Path(__file__).resolve().parent
+    root, files = _source_files()
     h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
+    for f in files:
         h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 

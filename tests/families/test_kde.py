@@ -180,6 +180,40 @@ def test_weighted_bootstrap_frequencies():
         assert abs(z) < zt, (c, z)
 
 
+def test_unweighted_bootstrap_frequencies():
+    """An unweighted fit (the short path, omega = 1) draws each of its k centres with probability 1/k."""
+    fam = kde(bandwidth=1e-3, size=9)
+    centres = [3.0, 4, 5, 6, 7, 8, 9]
+    n = 40_000
+    p = fam.fit(_buffer(centres, 9, jnp.float32))
+    x = np.asarray(fam.points(bits.key_from_seed(7), jnp.arange(1, dtype=jnp.uint32), p, n))[0]
+    centre = np.round(x)
+    assert set(np.unique(centre)) <= set(centres)  # never an empty slot (0)
+    q, zt = 1 / len(centres), z_threshold(ALPHA, len(centres))
+    for c in centres:
+        z = (np.mean(centre == c) - q) / math.sqrt(q * (1 - q) / n)
+        assert abs(z) < zt, (c, z)
+
+
+def test_unweighted_chain_draws_the_same_points_beside_weighted_ones():
+    """omega = 1 skips the group Bernoulli (always true): bit-identical to the grouped draw.
+
+    A batch of only unweighted chains takes the short path; one that also holds a weighted
+    chain takes the grouped path for all. Chain 0's points must be the same either way, and
+    the weighted chain's must differ from its unweighted draw (the grouped path is exercised).
+    """
+    fam = kde(bandwidth=0.3, size=12)
+    real, synth = _buffer([10.0, 11, 12, 13, 14], 12, jnp.float32), _buffer([100.0, 101, 102], 12, jnp.float32)
+    plain, weighted = fam.fit(fam.merge(real, synth)), fam.fit_weighted(real, synth, 0.3)
+    both = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), plain, weighted)
+    twice = jax.tree_util.tree_map(lambda a: jnp.concatenate([a, a]), plain)
+    key, ch = bits.key_from_seed(5), jnp.arange(2, dtype=jnp.uint32)
+    mixed, alone = (np.asarray(fam.points(key, ch, p, 200)) for p in (both, twice))
+    assert float(plain.w_first[0]) == 1.0 and float(weighted.w_first[0]) < 1.0
+    np.testing.assert_array_equal(mixed[0], alone[0])
+    assert not np.array_equal(mixed[1], alone[1])
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
