@@ -158,6 +158,17 @@ def numpy_regression(rng: np.random.Generator, t: int, d: int, gens: int, chains
     return w
 
 
+def numpy_regression32(rng: np.random.Generator, t: int, d: int, gens: int, chains: int) -> np.ndarray:
+    """:func:`numpy_regression` in float32 (the JAX kernel's default precision): float32 normals and solve."""
+    w = np.zeros((chains, d), np.float32)
+    for _ in range(gens):
+        x = rng.standard_normal((chains, t, d), dtype=np.float32)
+        y = np.einsum("ctd,cd->ct", x, w) + rng.standard_normal((chains, t), dtype=np.float32)
+        xt = x.transpose(0, 2, 1)
+        w = np.linalg.solve(xt @ x, (xt @ y[..., None]))[..., 0]
+    return w
+
+
 def numpy_poisson(rng: np.random.Generator, m: int, rate: float, gens: int, chains: int) -> np.ndarray:
     """Poisson chain refitted by its sample mean: the sum of M draws is Poisson(M lambda)."""
     lam = np.full(chains, rate)

@@ -15,6 +15,7 @@ name                      JAX side                                              
 ``gauss_exact_1000g``     Gaussian exact (unbiased), M = 100, 1000 gens, 20 000 chains   normal + chi-square
 ``gauss_sample_1000g``    Gaussian sample kernel, M = 100, 1000 gens, 2000 chains        (C, M) normals, refit
 ``regression_sample``     OLS, d = 10, T = 40, fresh design, sample kernel, 100 x 5000   batched ``linalg.solve``
+``regression_np32``       the same (JAX float32 as always)                               the same in float32
 ========================  =============================================================  ==========================
 
 Protocol: both sides warm up (JAX compiles), then ``--repeats`` timed repeats run interleaved
@@ -60,6 +61,7 @@ TARGETS = {
     "gauss_exact_1000g": 1.5,
     "gauss_sample_1000g": 3.0,
     "regression_sample": 1.5,
+    "regression_np32": 1.5,
 }
 BENCHMARKS = tuple(TARGETS)
 
@@ -108,6 +110,12 @@ def cases(smoke: bool) -> dict[str, Case]:
         "regression_sample": Case(
             cfg("regression", 100, 5000, dim=10, samples=40, design="fresh", kernel="sample"),
             bf.numpy_regression,
+            (40, 10),
+            "regression",
+        ),
+        "regression_np32": Case(
+            cfg("regression", 100, 5000, dim=10, samples=40, design="fresh", kernel="sample"),
+            bf.numpy_regression32,
             (40, 10),
             "regression",
         ),

@@ -19,7 +19,18 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-__all__ = ["KeyPair", "key_from_seed", "threefry2x32", "fold", "words", "uniform", "normal", "to_normal"]
+__all__ = [
+    "KeyPair",
+    "key_from_seed",
+    "threefry2x32",
+    "fold",
+    "words",
+    "uniform",
+    "normal",
+    "to_normal",
+    "words_lanes",
+    "normal_lanes",
+]
 
 KeyPair = jax.Array  # uint32[2]
 
@@ -119,3 +130,27 @@ def to_normal(u: jax.Array) -> jax.Array:
 def normal(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> jax.Array:
     """``n`` standard normals per chain, shape ``(C, n)``, by inversion (:func:`to_normal`)."""
     return to_normal(uniform(key, chains, n, dtype))
+
+
+def words_lanes(key: KeyPair, chains: jax.Array, n: int) -> jax.Array:
+    """:func:`words` transposed, generated chain-minor: ``uint32[n, C]``, bit-identical to its ``.T``.
+
+    Same counters ``(c, j)``, laid out with the chain as the last (vector) axis, so that kernels
+    written lane-wise (one elementwise op per entry, the batch of chains as the SIMD axis) read
+    them without a transpose.
+    """
+    half = (n + 1) // 2
+    c = jnp.broadcast_to(chains.astype(jnp.uint32)[None, :], (half, chains.shape[0]))
+    j = jnp.broadcast_to(jnp.arange(half, dtype=jnp.uint32)[:, None], c.shape)
+    y0, y1 = threefry2x32(key, c, j)
+    return jnp.stack([y0, y1], axis=1).reshape(2 * half, chains.shape[0])[:n]
+
+
+def normal_lanes(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> jax.Array:
+    """:func:`normal` transposed: ``(n, C)``, bit-identical to ``normal(key, chains, n, dtype).T``."""
+    if jnp.dtype(dtype) == jnp.float64:
+        c = jnp.broadcast_to(chains.astype(jnp.uint32)[None, :], (n, chains.shape[0]))
+        y0, y1 = threefry2x32(key, c, jnp.broadcast_to(jnp.arange(n, dtype=jnp.uint32)[:, None], c.shape))
+        hi, lo = (y0 >> 6).astype(jnp.float64), (y1 >> 6).astype(jnp.float64)  # words 2j and 2j + 1
+        return to_normal((hi * 2.0**26 + lo + 0.5) * 2.0**-52)
+    return to_normal(_to_unit(words_lanes(key, chains, n), dtype))

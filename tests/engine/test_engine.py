@@ -34,6 +34,8 @@ CASES = {
     "reg-fresh-subsample": dict(
         family="regression", dim=2, design="fresh", scenario="accumulate-subsample", kernel="sample"
     ),
+    "reg-fresh-sample": dict(family="regression", dim=3, design="fresh", kernel="sample"),
+    "reg-fixed-sample-accumulate": dict(family="regression", dim=3, scenario="accumulate", kernel="sample"),
     "pois-replace-exact": dict(family="poisson", rate=2.0),
     "pois-fresh-sample": dict(family="poisson", rate=2.0, scenario="fresh", mixing="mixture", kernel="sample"),
     "gmm-replace": dict(family="gmm", truth="mixture:0.5,-2,1;0.5,2,1", em_iterations=20),

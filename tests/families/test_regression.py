@@ -20,6 +20,7 @@ from harness import run
 
 from collapse_theory.families.regression import regression
 from collapse_theory.random import bits
+from collapse_theory.random import purposes as tags
 from collapse_theory.testing.assertions import assert_mean, assert_two_sample_ks, z_threshold
 from collapse_theory.theory import registry
 
@@ -132,3 +133,66 @@ def test_float64_runs():
 def test_bad_input(kwargs):
     with pytest.raises(ValueError):
         regression(**kwargs)
+
+
+def _gamma(n, u):
+    """Higham's gamma_n = n u / (1 - n u) (Accuracy and Stability, Lemma 3.1)."""
+    return n * u / (1.0 - n * u)
+
+
+def test_sample_kernel_matches_lstsq_within_the_rounding_bound():
+    """The lane-wise sample kernel (draw: X^T X, b = G w + sigma X^T eps over the first n rows;
+    fit: unrolled Cholesky) against float64 lstsq on the same rows, within a worst-case bound.
+
+    Rows and noise are the documented streams (``bits.normal`` row-major, exact in float64 once
+    drawn), so lstsq(X, X w + sigma eps) is the exact OLS fit. With u = 2^-24 and the inner-product
+    bound gamma_n: |G^ - G| <= gamma_T |X|^T|X|, |c^ - c| <= gamma_T |X|^T|eps|, b^ adds
+    gamma_{d+2} (|G^||w| + sigma |c^|); the Cholesky solve returns (G^ + dG) w^ = b^ with
+    ||dG||_2 <= gamma_{3d+1} || |L||L^T| ||_2 <= gamma_{3d+1} tr G^ (Higham Thm 10.4). Then
+    G (w^ - w) = db - dG w^ gives ||w^ - w|| <= ||G^-1|| (||db|| + ||dG|| ||w^||). The float64
+    reference's error is covered by the same bound with u = 2^-53, added. No conditioning
+    assumption is needed: ||G^-1|| is computed. Negative control: dropping one row more than the
+    kernel (n - 1 rows) must break the bound.
+    """
+    d, cap, n, sigma, C = 10, 40, 37, 0.7, 64
+    rng = np.random.default_rng(3)
+    w_star = rng.standard_normal(d)
+    fam = regression(d, sigma, design="fresh", kernel="sample", w_star=tuple(w_star))
+    ch = jnp.arange(C, dtype=jnp.uint32)
+    p = fam.truth(C)._replace(w=jnp.asarray(rng.standard_normal((C, d)), jnp.float32))
+    key = bits.key_from_seed(9)
+    s = fam.draw(key, ch, p, jnp.full(C, float(n)), cap)
+    w_hat = np.asarray(fam.fit(s).w, np.float64)
+    x = np.asarray(bits.normal(bits.fold(key, tags.REGRESSION_ROWS), ch, cap * d), np.float64).reshape(C, cap, d)
+    eps = np.asarray(bits.normal(bits.fold(key, tags.REGRESSION_NOISE), ch, cap), np.float64)
+    wp, G_hat, u32, u64 = np.asarray(p.w, np.float64), np.asarray(s.G, np.float64), 2.0**-24, 2.0**-53
+    for c in range(C):
+        X, e = x[c, :n], eps[c, :n]
+        y = X @ wp[c] + sigma * e
+        ref = np.linalg.lstsq(X, y, rcond=None)[0]
+        G, aX = X.T @ X, np.abs(X)
+        g_inv = 1.0 / np.linalg.eigvalsh(G)[0]
+
+        def bound(u, c=c, X=X, e=e, aX=aX, g_inv=g_inv):
+            c_abs = (1.0 + _gamma(n, u)) * aX.T @ np.abs(e)  # >= |c^|
+            db = _gamma(n, u) * (aX.T @ aX @ np.abs(wp[c]) + sigma * aX.T @ np.abs(e)) + _gamma(d + 2, u) * (
+                np.abs(G_hat[c]) @ np.abs(wp[c]) + sigma * c_abs
+            )
+            dG = _gamma(n, u) * np.linalg.norm(aX.T @ aX, 2) + _gamma(3 * d + 1, u) * np.trace(G_hat[c])
+            return g_inv * (np.linalg.norm(db) + dG * np.linalg.norm(w_hat[c]))
+
+        tol = bound(u32) + bound(u64)
+        err = np.linalg.norm(w_hat[c] - ref)
+        assert err <= tol, (c, err, tol)
+        assert tol < 1e-3 * np.linalg.norm(ref), (c, tol)  # the bound is informative
+        short = np.linalg.lstsq(X[:-1], y[:-1], rcond=None)[0]
+        assert np.linalg.norm(w_hat[c] - short) > tol, c  # negative control: one row fewer
+    # The fixed design's factor: |L L^T - G^| <= gamma_{d+1} |L||L^T| (Higham Thm 10.3).
+    fixed = regression(d, sigma, design="fixed", kernel="sample")
+    sf = fixed.draw(key, ch, fixed.truth(C), jnp.full(C, float(n)), cap)
+    L, Gf = np.asarray(sf.chol, np.float64), np.asarray(sf.G, np.float64)
+    assert np.all(np.triu(L, 1) == 0)
+    lhs = np.abs(L @ np.swapaxes(L, 1, 2) - Gf)
+    assert np.all(
+        lhs <= _gamma(d + 1, u32) * np.abs(L) @ np.abs(np.swapaxes(L, 1, 2)) + _gamma(d + 1, u64) * np.abs(Gf)
+    )

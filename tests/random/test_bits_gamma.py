@@ -46,6 +46,17 @@ def test_threefry_matches_the_library():
     )
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 4, 7])
+def test_lane_major_streams_are_the_transposed_streams(dtype, n):
+    with jax.enable_x64(dtype == "float64"):
+        key, ch = bits.key_from_seed(11), chains(70, 3)
+        np.testing.assert_array_equal(np.asarray(bits.words_lanes(key, ch, n)), np.asarray(bits.words(key, ch, n)).T)
+        z = np.asarray(bits.normal_lanes(key, ch, n, jnp.dtype(dtype)))
+        assert z.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(z, np.asarray(bits.normal(key, ch, n, jnp.dtype(dtype))).T)
+
+
 def test_seed_validation():
     for bad in (-1, 2**63, 1.5, True):
         with pytest.raises(ValueError):
