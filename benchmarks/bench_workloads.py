@@ -15,6 +15,8 @@ name                      JAX side                                              
 ``gauss_exact_1000g``     Gaussian exact (unbiased), M = 100, 1000 gens, 20 000 chains   normal + chi-square
 ``gauss_sample_1000g``    Gaussian sample kernel, M = 100, 1000 gens, 2000 chains        (C, M) normals, refit
 ``regression_sample``     OLS, d = 10, T = 40, fresh design, sample kernel, 100 x 5000   batched ``linalg.solve``
+``bayes_1000g``           Gaussian NIG posterior predictive, prior (0, 1, 2, 1), M = 100,  ``rng.standard_t`` (C, M),
+                          1000 gens, 2000 chains (sample kernel: M t draws per chain)     conjugate update
 ========================  =============================================================  ==========================
 
 Protocol: both sides warm up (JAX compiles), then ``--repeats`` timed repeats run interleaved
@@ -60,8 +62,10 @@ TARGETS = {
     "gauss_exact_1000g": 1.5,
     "gauss_sample_1000g": 3.0,
     "regression_sample": 1.5,
+    "bayes_1000g": 1.5,
 }
 BENCHMARKS = tuple(TARGETS)
+BAYES_PRIOR = (0.0, 1.0, 2.0, 1.0)  # the default prior of gaussian_bayes
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,12 @@ def cases(smoke: bool) -> dict[str, Case]:
             bf.numpy_regression,
             (40, 10),
             "regression",
+        ),
+        "bayes_1000g": Case(
+            cfg("gaussian", 1000, 2000, estimator="bayes", prior=BAYES_PRIOR, samples=100, kernel="sample"),
+            bf.numpy_bayes,
+            (100, BAYES_PRIOR),
+            "gaussian",
         ),
     }
 

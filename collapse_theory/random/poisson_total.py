@@ -34,6 +34,7 @@ import jax.numpy as jnp
 from collapse_theory.random import bits
 from collapse_theory.random.binomial import _prefix_count
 from collapse_theory.random.poisson import _ptrs_try, _uniform_pair
+from collapse_theory.random.xla import materialize as _materialize
 
 __all__ = ["poisson_total"]
 
@@ -45,18 +46,6 @@ _RETRY = 2  # PTRS attempts per lane on a page (both fail with probability rho**
 _TAIL, _TAIL_ATTEMPTS = 64, 4  # tail buffer: slots, and attempts per slot and pass
 _MIN_PAGE = 64
 _DENSE = 8  # attempt 0 runs on every lane when more than 1 / _DENSE of them have lam >= 10
-
-
-def _materialize(xs, never):
-    """``xs`` computed once into memory: a ``while_loop`` that never runs (``never`` is a traced
-    False). Its body changes every value, so XLA can neither drop the loop nor hoist ``xs`` out of
-    it (a loop whose body is the identity is removed, and its operands fused into their readers).
-    """
-
-    def body(s):
-        return s[0], jax.tree_util.tree_map(lambda a: ~a if a.dtype == jnp.bool_ else a + a, s[1])
-
-    return jax.lax.while_loop(lambda s: s[0], body, (never, xs))[1]
 
 
 def _prefix_rows(m):
