@@ -177,6 +177,30 @@ def numpy_poisson(rng: np.random.Generator, m: int, rate: float, gens: int, chai
     return lam
 
 
+def numpy_bayes(
+    rng: np.random.Generator, m: int, prior: tuple[float, float, float, float], gens: int, chains: int
+) -> np.ndarray:
+    """NIG posterior-predictive learner (Murphy 2007, section 6): M draws of the chain's Student-t
+    predictive (N(0, 1) at generation 0), the conjugate update of their mean and sum of squares, the
+    next predictive t_{2 alpha_n}(mu_n, beta_n (kappa_n + 1) / (alpha_n kappa_n)). The draws are
+    standardised (``rng.standard_t``) and mapped analytically, as the package does.
+    """
+    mu0, k0, a0, b0 = prior
+    mu, log_scale, dof = np.zeros(chains), np.zeros(chains), np.inf
+    for _ in range(gens):
+        w = rng.standard_normal((chains, m)) if np.isinf(dof) else rng.standard_t(dof, (chains, m))
+        wbar = w.mean(axis=1)
+        ss = np.square(w - wbar[:, None]).sum(axis=1)
+        scale = np.exp(log_scale)
+        mean, ss = mu + scale * wbar, scale * scale * ss
+        kappa, alpha = k0 + m, a0 + 0.5 * m
+        beta = b0 + 0.5 * ss + 0.5 * k0 * m * np.square(mean - mu0) / kappa
+        mu = (k0 * mu0 + m * mean) / kappa
+        log_scale = 0.5 * (np.log(beta) + np.log1p(kappa) - np.log(alpha) - np.log(kappa))
+        dof = 2.0 * alpha
+    return np.stack([mu, log_scale])
+
+
 # ---------------------------------------------------------------- helpers
 
 

@@ -16,6 +16,8 @@ name                      JAX side                                              
 ``gauss_sample_1000g``    Gaussian sample kernel, M = 100, 1000 gens, 2000 chains        (C, M) normals, refit
 ``regression_sample``     OLS, d = 10, T = 40, fresh design, sample kernel, 100 x 5000   batched ``linalg.solve``
 ``regression_np32``       the same (JAX float32 as always)                               the same in float32
+``bayes_1000g``           Gaussian NIG posterior predictive, prior (0, 1, 2, 1), M = 100,  ``rng.standard_t`` (C, M),
+                          1000 gens, 2000 chains (sample kernel: M t draws per chain)     conjugate update
 ========================  =============================================================  ==========================
 
 Protocol: both sides warm up (JAX compiles), then ``--repeats`` timed repeats run interleaved
@@ -62,8 +64,10 @@ TARGETS = {
     "gauss_sample_1000g": 3.0,
     "regression_sample": 1.5,
     "regression_np32": 1.5,
+    "bayes_1000g": 1.5,
 }
 BENCHMARKS = tuple(TARGETS)
+BAYES_PRIOR = (0.0, 1.0, 2.0, 1.0)  # the default prior of gaussian_bayes
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,12 @@ def cases(smoke: bool) -> dict[str, Case]:
             bf.numpy_regression32,
             (40, 10),
             "regression",
+        ),
+        "bayes_1000g": Case(
+            cfg("gaussian", 1000, 2000, estimator="bayes", prior=BAYES_PRIOR, samples=100, kernel="sample"),
+            bf.numpy_bayes,
+            (100, BAYES_PRIOR),
+            "gaussian",
         ),
     }
 
