@@ -195,7 +195,7 @@ def vae_estimator(
     hidden: int = 32,
     latent: int = 2,
     steps: int = 300,
-    learning_rate: float = 3e-3,
+    learning_rate: float = 2e-2,
     eval_samples: int = 256,
     elbo_draws: int = 4,
 ) -> Estimator:
