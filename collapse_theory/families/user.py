@@ -27,6 +27,16 @@ How the engine runs it (one generic path, exact in law, slower than the built-in
   keeps the first ``n_t`` points of generation ``t``. Its key is a standard ``jax.random`` key
   (threefry2x32) that depends only on (seed, chain, generation, purpose): results do not depend
   on chunking or the number of chains, and a longer run extends a shorter one exactly.
+* The single-chain functions are batched over the chunk's chains with ``jax.vmap``
+  (``batching="vmap"``, the default). An estimator whose float results change with the batch
+  under ``vmap`` breaks the engine's chunk invariance (chain ``c``'s values bit-identical whatever
+  ``chunk_size``): XLA:CPU picks a matmul's (``jnp.dot``, ``@``) and a long reduction's loop order
+  from the whole batched shape, so a vmapped matmul can move a chain's last bit when the chunk
+  size changes. Elementwise code, gathers, scatters and short sums are safe. ``batching="map"``
+  runs the chains one after another (``jax.lax.map``): every chain's operations then have the
+  same shapes whatever the chunk, so matmuls are safe; it suits estimators whose per-chain work
+  is already large (a neural network's training), where vectorizing over chains gains little.
+  ``ct.testing.check_estimator`` checks chunk invariance either way.
 * ``fit`` may return ``(params, info)`` (``fit_info=True``): ``info`` is a dict of scalar
   diagnostics (e.g. a convergence flag), recorded beside the metrics in
   ``SimulationResult.diagnostics``; ``warn(diagnostics, generations)`` turns them into warnings.
@@ -53,7 +63,10 @@ from collapse_theory.families.spec import BuildContext, ConfigError, FamilySpec,
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 
-__all__ = ["Estimator", "Pool", "UserParams", "estimator", "chain_keys"]
+__all__ = ["Estimator", "Pool", "UserParams", "estimator", "chain_keys", "BATCHING"]
+
+BATCHING = ("vmap", "map")
+"""How the single-chain functions run over a chunk's chains: vectorized, or one chain after another."""
 
 
 class Pool(NamedTuple):
@@ -126,6 +139,13 @@ class Estimator(FamilySpec):
     warn: Callable | None = None
     minimum_samples: int = 1
     details: Mapping | None = None
+    batching: str = "vmap"
+
+    def over_chains(self, fn: Callable) -> Callable:
+        """``fn`` of one chain as a function of arrays with a leading chain axis, by ``batching``."""
+        if self.batching == "vmap":
+            return jax.vmap(fn)
+        return lambda *args: jax.lax.map(lambda a: fn(*a), args)
 
     def settings(self) -> dict:
         """What ran: a user family, its name, its truth and the details the user recorded."""
@@ -134,6 +154,7 @@ class Estimator(FamilySpec):
             "estimator": self.name,
             "truth": _jsonable(self.truth),
             "details": dict(self.details) if self.details else None,
+            **({"batching": self.batching} if self.batching != "vmap" else {}),
         }
 
     def label(self) -> str:
@@ -236,10 +257,11 @@ class Estimator(FamilySpec):
 
     # --- the generic batched family ---
     def build(self, ctx: BuildContext) -> Family:
-        """Vmap the single-chain functions over chains; keep the data in a weighted point pool."""
+        """Batch the single-chain functions over chains (``batching``); keep the data in a weighted point pool."""
         dtype, size = ctx.dtype, ctx.pool
         truth1 = self._truth(dtype)
         sample, user_fit, user_metrics, real = self.sample, self.fit, self._metrics_fn(), self.real
+        over = self.over_chains
         pts_shape, info_shape, _ = self._shapes()
         info0 = {k: jnp.asarray(jnp.nan, dtype) for k in info_shape}
         point_leaves = jax.tree_util.tree_map(
@@ -276,7 +298,7 @@ class Estimator(FamilySpec):
 
         def points(key, chains, p, capacity):
             keys = chain_keys(key, chains)
-            return cast_points(jax.vmap(lambda k, q: sample(k, q, capacity))(keys, p.params))
+            return cast_points(over(lambda k, q: sample(k, q, capacity))(keys, p.params))
 
         def prefix(n, capacity, c):
             n = jnp.broadcast_to(jnp.asarray(n, dtype), (c,))
@@ -303,7 +325,7 @@ class Estimator(FamilySpec):
             return Pool(x, w, a.n + nb[:, 0].astype(dtype))
 
         def fit_pool(pool):
-            out = jax.vmap(user_fit)(pool.x, pool.w)
+            out = over(user_fit)(pool.x, pool.w)
             params, info = out if self.fit_info else (out, {})
             params = jax.tree_util.tree_map(lambda new, ref: jnp.asarray(new).astype(ref.dtype), params, truth1)
             return UserParams(params, {k: jnp.asarray(info[k]).astype(dtype) for k in info_shape})
@@ -317,7 +339,7 @@ class Estimator(FamilySpec):
             return fit_pool(merged)
 
         def metrics(p):
-            m = jax.vmap(user_metrics)(p.params)
+            m = over(user_metrics)(p.params)
             return {k: jnp.asarray(v) for k, v in m.items()}
 
         names = self.metric_names()
@@ -341,7 +363,7 @@ class Estimator(FamilySpec):
 
         def real_points(key, chains, capacity):
             keys = chain_keys(key, chains)
-            return cast_points(jax.vmap(lambda k: real(k, capacity))(keys))
+            return cast_points(over(lambda k: real(k, capacity))(keys))
 
         def real_stats(key, chains, n, capacity):
             return pack(real_points(key, chains, capacity), prefix(n, capacity, chains.shape[0]))
@@ -367,6 +389,7 @@ def estimator(
     warn: Callable | None = None,
     min_samples: int = 1,
     details: Mapping | None = None,
+    batching: str = "vmap",
 ) -> Estimator:
     """A user's estimator as a family that :func:`collapse_theory.run` takes (module docstring).
 
@@ -387,6 +410,12 @@ def estimator(
             diagnostics (name -> ``float64[R, chains]``).
         min_samples: the smallest sample size ``fit`` accepts.
         details: the estimator's own settings, recorded in results (JSON-ready values).
+        batching: ``"vmap"`` (default) vectorizes the single-chain functions over a chunk's
+            chains; ``"map"`` runs them one chain after another (``jax.lax.map``). Use ``"map"``
+            when the functions use matmuls (``jnp.dot``, ``@``, ``einsum``) or long reductions
+            whose last bit XLA:CPU lets depend on the batched shape: under ``vmap`` they can make
+            chain ``c``'s results change with ``chunk_size`` (module docstring), which
+            ``ct.testing.check_estimator`` reports as a chunk-invariance failure.
 
     Returns:
         An :class:`Estimator`.
@@ -400,6 +429,8 @@ def estimator(
         raise ConfigError(f"name must be a non-empty string, got {name!r}")
     if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1:
         raise ConfigError(f"min_samples must be a positive integer, got {min_samples!r}")
+    if batching not in BATCHING:
+        raise ConfigError(f"batching must be one of {', '.join(BATCHING)}, got {batching!r}")
     return Estimator(
         sample=sample,
         fit=fit,
@@ -411,4 +442,5 @@ def estimator(
         warn=warn,
         minimum_samples=min_samples,
         details=details,
+        batching=batching,
     )

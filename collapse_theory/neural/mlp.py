@@ -29,17 +29,13 @@ def init(key, sizes: Sequence[int]) -> tuple[tuple[jax.Array, jax.Array], ...]:
 
 
 def dense(x: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
-    """``x @ w + b`` as a broadcast product of ``[x, 1]`` and ``[w; b]`` summed over the shared axis.
+    """``x @ w + b`` (``x [..., a]``, ``w [a, b]``, ``b [b]``).
 
-    Not ``jnp.dot``, and the bias not added apart: XLA's CPU kernels pick their loop order from the
-    whole batch, so a chain's gradient moved by an ulp when the engine batched 64 or 192 chains
-    (measured: the matmul and the bias gradient's reduction over points). One small reduction of
-    one product keeps the order whatever the batch (the engine's chunk invariance).
+    A plain matmul: its last bit may depend on the batched shape under ``vmap`` (XLA:CPU picks the
+    loop order from the whole shape), so an estimator built on it runs its chains one after
+    another (``ct.estimator(..., batching="map")``), where every chain's shapes are fixed.
     """
-    ones = jnp.ones(x.shape[:-1] + (1,), x.dtype)
-    xa = jnp.concatenate([x, ones], axis=-1)
-    wa = jnp.concatenate([w, b[None, :]], axis=0)
-    return jnp.sum(xa[..., :, None] * wa, axis=-2)
+    return jnp.dot(x, w) + b
 
 
 def apply(layers, x: jax.Array) -> jax.Array:

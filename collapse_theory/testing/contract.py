@@ -245,10 +245,10 @@ def _user_weights(h: Harness) -> tuple[bool, str]:
     def make(fam, ch, truth):
         del fam, truth
         truth1 = spec._truth(jnp.float64)
-        fit, met = jax.vmap(spec.fit), jax.vmap(spec._metrics_fn())
+        fit, met = spec.over_chains(spec.fit), spec.over_chains(spec._metrics_fn())
 
         def three(k):
-            pts = jax.vmap(lambda kc: spec.sample(kc, truth1, 2 * m))(chain_keys(k, ch))
+            pts = spec.over_chains(lambda kc: spec.sample(kc, truth1, 2 * m))(chain_keys(k, ch))
             pts = jax.tree_util.tree_map(
                 lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a, pts
             )

@@ -75,8 +75,11 @@ def test_collapse_signatures():
     The claims are the paper's direction (Shumailov et al. 2024: the loss of recursively trained
     models rises; keeping real data keeps it much lower); the factor 3/4 is the claim "much
     smaller" made at this scale, and each one-sided test runs at a stated false-failure rate.
+    Six generations: the fresh chains' excess levels off after about four while replace's keeps
+    rising (measured means: ratio 0.64 at generation 3, 0.46 at 6), so the claim is about the
+    plateau, not the first steps.
     """
-    kw = dict(samples=64, generations=3, chains=64, seed=0, record=(1, 3))
+    kw = dict(samples=64, generations=6, chains=64, seed=0, record=(1, 6))
     rep = ct.run(smoke(), "replace", **kw)
     fr = ct.run(smoke(), "fresh", real_fraction=0.1, **kw)
     ctt.assert_grows(rep, "heldout_nll", false_fail_rate=RATE / 2)
