@@ -58,8 +58,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from collapse_theory.families import user_pool as pools
 from collapse_theory.families.base import Family
 from collapse_theory.families.spec import BuildContext, ConfigError, FamilySpec, RunContext
+from collapse_theory.families.user_pool import Pool
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 
@@ -67,16 +69,6 @@ __all__ = ["Estimator", "Pool", "UserParams", "estimator", "chain_keys", "BATCHI
 
 BATCHING = ("vmap", "map")
 """How the single-chain functions run over a chunk's chains: vectorized, or one chain after another."""
-
-
-class Pool(NamedTuple):
-    """A user family's statistics: points ``x`` (pytree, leaves ``[C, S, ...]``), weights ``w[C, S]``,
-    filled count ``n[C]`` (the first ``n`` slots are filled).
-    """
-
-    x: Any
-    w: jax.Array
-    n: jax.Array
 
 
 class UserParams(NamedTuple):
@@ -275,23 +267,10 @@ class Estimator(FamilySpec):
             return UserParams(bcast(truth1, c), bcast(info0, c))
 
         def empty(c):
-            x = jax.tree_util.tree_map(
-                lambda sd: jnp.zeros((c, size, *sd[0]), sd[1]), point_leaves, is_leaf=lambda v: isinstance(v, tuple)
-            )
-            return Pool(x, jnp.zeros((c, size), dtype), jnp.zeros((c,), dtype))
+            return pools.empty(point_leaves, c, size, dtype)
 
         def pack(x, keep):
-            """Kept points to the front, in order, in a buffer of ``size`` slots."""
-            c = keep.shape[0]
-            dest = jnp.where(keep, jnp.cumsum(keep, axis=1) - 1, size)
-            rows = jnp.arange(c)[:, None]
-
-            def one(a):
-                out = jnp.zeros((c, size, *a.shape[2:]), a.dtype)
-                return out.at[rows, dest].set(a, mode="drop")
-
-            w = jnp.zeros((c, size), dtype).at[rows, dest].set(keep.astype(dtype), mode="drop")
-            return Pool(jax.tree_util.tree_map(one, x), w, jnp.sum(keep, axis=1).astype(dtype))
+            return pools.pack(x, keep, size, dtype)
 
         def cast_points(x):
             return jax.tree_util.tree_map(lambda a: _leaf_dtype(a, dtype), x)
@@ -308,21 +287,7 @@ class Estimator(FamilySpec):
             return pack(points(key, chains, p, capacity), prefix(n, capacity, chains.shape[0]))
 
         def merge(a, b):
-            j = jnp.arange(size)[None, :]
-            na = a.n.astype(jnp.int32)[:, None]
-            src = jnp.clip(j - na, 0, b.w.shape[1] - 1)
-            nb = jnp.minimum(b.n, size - a.n).astype(jnp.int32)[:, None]
-            from_b = (j >= na) & (j - na < nb)
-
-            def one(xa, xb):
-                got = jnp.take_along_axis(xb, src.reshape(src.shape + (1,) * (xb.ndim - 2)), axis=1)
-                sel = from_b.reshape(from_b.shape + (1,) * (xa.ndim - 2))
-                keep_a = (j < na).reshape(sel.shape)
-                return jnp.where(keep_a, xa, jnp.where(sel, got, jnp.zeros_like(xa)))
-
-            x = jax.tree_util.tree_map(one, a.x, b.x)
-            w = jnp.where(j < na, a.w, jnp.where(from_b, jnp.take_along_axis(b.w, src, axis=1), 0.0))
-            return Pool(x, w, a.n + nb[:, 0].astype(dtype))
+            return pools.merge(a, b, size, dtype)
 
         def fit_pool(pool):
             out = over(user_fit)(pool.x, pool.w)
