@@ -1,0 +1,218 @@
+"""Cross-entropy of a Gaussian truth against a 1-D Gaussian KDE: panelled Gauss-Legendre.
+
+``H = E_{X ~ N(mean, sd^2)}[-log p(X)]`` for ``p(x) = sum_i w_i N(x; x_i, h^2)``. In the truth's
+standard coordinate ``z = (x - mean) / sd`` (centres ``u_i``, bandwidth ``t = h / sd``),
+``H = log sd + int f(z) phi(z) dz`` with ``f(z) = log t + log sqrt(2 pi) - log sum_i w_i
+exp(-(z - u_i)^2 / (2 t^2))``. ``f`` is analytic, but all kernels share ``t``, so between two
+neighbouring centres with a gap ``G = u_{i+1} - u_i`` much larger than ``t`` it switches from one
+quadratic to the next through a transition of width ``t^2 / G`` (the complex zeros of ``p`` lie
+``pi t^2 / G`` off the real axis there), centred where the two weighted kernels cross,
+``T = (u_i + u_{i+1}) / 2 + t^2 log(w_i / w_{i+1}) / G``; elsewhere (centres closer than a few
+``t``) ``f`` varies on the scale ``t``. A rule that resolves ``f`` therefore needs panels of
+width ``~t`` where there are centres and a local grading at the sharp transitions, which a
+global rule (the trapezoid on 256 nodes: 1e-3 relative error at ``t = 0.05``) cannot give.
+
+The rule: composite Gauss-Legendre (:data:`ORDER` nodes a panel) on ``[-RANGE, RANGE]``
+(neglected tails weigh ``< 1e-22``) between sorted breaks, per chain:
+
+* the unit grid (``phi``'s scale, and the region away from the centres, where ``f`` is one
+  quadratic);
+* ``body`` panels of equal share of the *coverage* ``union_i [u_i - 6 t, u_i + 6 t]`` (the
+  region where ``f`` is not a single quadratic up to 1e-16), so every panel there is
+  ``coverage / body`` wide: at most :data:`PANEL` ``t`` while the coverage is at most
+  ``SPAN = 12`` (truth sds) wide;
+* at the ``cuts`` most important sharp gaps (``G > GAMMA t``, ranked by ``(G / t) phi(T)``):
+  a break at ``T`` and, from a shared budget of ``levels`` pairs ranked the same way (finer
+  ones first), breaks at ``T +- t^2 / G * 4^k`` (``k = 0, 1, 2``) narrower than a body panel.
+
+Every panel is then narrower than a few times the distance to the nearest singularity of
+``f``, so the error falls geometrically with the order. The sizes ``body``, ``cuts`` and
+``levels`` are static (:func:`plan`, from a design bandwidth ``t_d``): the cost is
+``nodes * S`` exponentials per chain, ``nodes = ORDER (2 RANGE + body + cuts + 2 levels)``,
+after an ``O(S log S)`` sort; there is no ``O(S^2)`` step.
+
+Accuracy (float64, against scipy ``quad`` on pieces graded at every transition, whose own error
+estimate is below 1e-12 relative; ``tests/metrics/test_kde_nll.py``): relative error
+<= 1e-8 (measured worst 5e-9 over the prototype set: fitted KDEs of 50 and 100 points from
+replace chains at ``t = 0.05, 0.1, 0.3, 1`` and generations 0 to 100, two-group weighted fits
+with real shares 0.9, 0.2 and 0.01, separated and overlapping bimodal centres, a tight cluster
+with singletons, partial buffers, Scott bandwidths, pools of 2000 and 20000 centres at
+``t = 0.05`` and Scott's ``t``), provided ``t >= t_d`` and the coverage is at most
+``SPAN`` truth sds (otherwise the body panels widen in proportion and the error grows
+geometrically: ``PANEL = 3`` gave 3e-8, a trapezoid-like width of ``4 t`` 2e-7) and at most
+``cuts`` sharp gaps carry weight (the dropped ones, ranked last by ``(G / t) phi(T)``, cost about
+``t^2 / G * phi(T)`` each). The error is absolute in ``f`` (``~1e-15 (1 + |f|)``).
+
+Chunk invariance: the chains are processed in fixed blocks of :data:`BLOCK` (``lax.map``), and
+the panels summed in a ``lax.scan``, so a chain's value does not depend on the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["BLOCK", "ORDER", "RANGE", "Plan", "cross_entropy", "plan"]
+
+ORDER = 8
+"""Gauss-Legendre nodes per panel."""
+
+RANGE = 10.0
+"""Integration range ``[-RANGE, RANGE]`` in truth sds (and the clip of every break)."""
+
+GAMMA = 2.0
+"""A gap ``G > GAMMA t`` between neighbouring centres is sharp (gets a break at its transition)."""
+
+COVER = 6.0
+"""Half-width, in bandwidths, of the region around each centre that the body panels cover."""
+
+PANEL = 2.5
+"""Target body panel width in bandwidths (``plan`` sizes ``body`` for it)."""
+
+SPAN = 12.0
+"""Coverage (truth sds) for which ``plan`` sizes ``body`` at :data:`PANEL` ``t_d``."""
+
+RATIO, GRADES = 4.0, 3
+"""Graded breaks ``T +- w RATIO^k``, ``k < GRADES``, ``w = t^2 / G`` the transition width."""
+
+BLOCK = 64
+"""Chains per block of the fixed-shape computation (chunk invariance)."""
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+class Plan(NamedTuple):
+    """Static sizes of the rule (module docstring)."""
+
+    body: int
+    cuts: int
+    levels: int
+
+
+def plan(t_design: float, size: int) -> Plan:
+    """Sizes for a design bandwidth ``t_d`` (truth sds) and ``size`` slots.
+
+    ``body = ceil(SPAN / (PANEL t_d)) + 8``; ``cuts = clip(ceil(2 / t_d), 8, 48)`` (at most
+    ``size - 1``; the prototype runs needed at most 18 at ``t = 0.05`` and 5 at ``t = 0.3``);
+    ``levels = 1.2 cuts`` (they needed at most 2.2 per used cut, and few cuts are sharp enough
+    to use all three).
+    """
+    if not (math.isfinite(t_design) and t_design > 0):
+        raise ValueError(f"t_design must be positive and finite, got {t_design!r}")
+    body = math.ceil(SPAN / (PANEL * t_design)) + 8
+    cuts = min(max(size - 1, 0), int(np.clip(math.ceil(1.5 / t_design), 8, 40)))
+    levels = min(cuts * GRADES, math.ceil(2.5 * cuts))
+    return Plan(body, cuts, levels)
+
+
+def _breaks(u: jax.Array, logw: jax.Array, t: jax.Array, p: Plan) -> jax.Array:
+    """Sorted panel breaks ``[B, nb]`` for centres ``u[B, S]`` (``logw = -inf``: absent), ``t[B]``."""
+    c, s = u.shape
+    dt = u.dtype
+    valid = jnp.isfinite(logw)
+    order = jnp.argsort(jnp.where(valid, u, jnp.inf), axis=1)
+    us = jnp.take_along_axis(jnp.where(valid, u, RANGE), order, axis=1)
+    lws = jnp.take_along_axis(jnp.where(valid, logw, 0.0), order, axis=1)
+    n = jnp.sum(valid, axis=1)
+    tc = t[:, None]
+    grid = jnp.broadcast_to(jnp.arange(-RANGE, RANGE + 0.5, 1.0, dtype=dt), (c, int(2 * RANGE) + 1))
+    parts = [grid]
+    # Coverage: union of [u_i - COVER t, u_i + COVER t], clipped; absent slots add nothing.
+    live = jnp.arange(s)[None, :] < n[:, None]
+    a = jnp.where(live, jnp.clip(us - COVER * tc, -RANGE, RANGE), RANGE)
+    b = jnp.where(live, jnp.clip(us + COVER * tc, -RANGE, RANGE), RANGE)
+    prev = jnp.concatenate([jnp.full((c, 1), -RANGE, dt), jax.lax.cummax(b, axis=1)[:, :-1]], axis=1)
+    start = jnp.maximum(a, prev)
+    seg = jnp.maximum(b - start, 0.0)
+    cum = jnp.concatenate([jnp.zeros((c, 1), dt), jnp.cumsum(seg, axis=1)], axis=1)
+    total = cum[:, -1]
+    q = total[:, None] * (jnp.arange(p.body + 1, dtype=dt) / p.body)[None, :]
+    j = jax.vmap(lambda cm, qq: jnp.searchsorted(cm, qq, side="right"))(cum, q) - 1
+    j = jnp.clip(j, 0, s - 1)
+    body = jnp.minimum(
+        jnp.take_along_axis(start, j, axis=1) + (q - jnp.take_along_axis(cum, j, axis=1)),
+        jnp.take_along_axis(b, j, axis=1),
+    )
+    parts.append(body)
+    if p.cuts > 0:
+        pair = jnp.arange(s - 1)[None, :] < (n - 1)[:, None]
+        gap = us[:, 1:] - us[:, :-1]
+        ok = pair & (gap > 0)
+        g = jnp.where(ok, gap, 1.0)
+        cross = 0.5 * (us[:, 1:] + us[:, :-1]) + jnp.square(tc) * (lws[:, :-1] - lws[:, 1:]) / g
+        width = jnp.square(tc) / g
+        sharp = ok & (gap > GAMMA * tc) & jnp.isfinite(cross)
+        score = jnp.where(sharp, gap / tc * jnp.exp(-0.5 * jnp.minimum(jnp.square(cross), 1e4)), -1.0)
+        top, idx = jax.lax.top_k(score, p.cuts)
+        used = top > 0
+        tk = jnp.take_along_axis(cross, idx, axis=1)
+        wk = jnp.take_along_axis(width, idx, axis=1)
+        parts.append(jnp.where(used, tk, RANGE))
+        if p.levels > 0:
+            scale = jnp.asarray(RATIO ** np.arange(GRADES), dt)
+            lev = wk[:, :, None] * scale  # [B, K, GRADES]
+            fine = used[:, :, None] & (lev < PANEL * tc[:, :, None])
+            pri = jnp.where(fine, top[:, :, None] / scale, -1.0).reshape(c, -1)
+            ptop, pidx = jax.lax.top_k(pri, p.levels)
+            on = ptop > 0
+            centre = jnp.take_along_axis(tk, pidx // GRADES, axis=1)
+            off = jnp.take_along_axis(lev.reshape(c, -1), pidx, axis=1)
+            parts += [jnp.where(on, centre + off, RANGE), jnp.where(on, centre - off, RANGE)]
+    return jnp.sort(jnp.clip(jnp.concatenate(parts, axis=1), -RANGE, RANGE), axis=1)
+
+
+def _block(x: jax.Array, logw: jax.Array, h: jax.Array, mean: jax.Array, sd: jax.Array, p: Plan) -> jax.Array:
+    """One block: ``x, logw [B, S]``, ``h [B]``, scalars ``mean``, ``sd`` -> ``[B]``."""
+    dt = x.dtype
+    u = (x - mean) / sd
+    t = h / sd
+    e = _breaks(u, logw, t, p)
+    tn, wn = np.polynomial.legendre.leggauss(ORDER)
+    half = 0.5 * (e[:, 1:] - e[:, :-1])
+    mid = 0.5 * (e[:, 1:] + e[:, :-1])
+    z = mid[:, :, None] + half[:, :, None] * jnp.asarray(tn, dt)  # [B, P, ORDER]
+    wt = half[:, :, None] * jnp.asarray(wn, dt) * jnp.exp(-0.5 * jnp.square(z) - _LOG_SQRT_2PI)
+    inv_t = (1.0 / t)[:, None, None]
+    lw = logw[:, None, :]
+    uu = u[:, None, :]
+
+    def panel(acc, zw):
+        zz, ww = zw  # [B, ORDER]
+        d = (zz[:, :, None] - uu) * inv_t
+        lse = jax.nn.logsumexp(lw - 0.5 * jnp.square(d), axis=-1)
+        return acc + jnp.sum(ww * lse, axis=-1), None
+
+    acc, _ = jax.lax.scan(panel, jnp.zeros(x.shape[:1], dt), (jnp.swapaxes(z, 0, 1), jnp.swapaxes(wt, 0, 1)))
+    return jnp.log(h) + _LOG_SQRT_2PI - acc
+
+
+def cross_entropy(x: jax.Array, w: jax.Array, h: jax.Array, mean: float, sd: float, p: Plan) -> jax.Array:
+    """``E_{X ~ N(mean, sd^2)}[-log sum_i w_i N(X; x_i, h^2)]`` per chain (module docstring).
+
+    Args:
+        x: centres ``[C, S]``.
+        w: weights ``[C, S]`` (>= 0, summing to 1; zero-weight slots are ignored).
+        h: bandwidths ``[C]`` (> 0).
+        mean: the truth's mean.
+        sd: the truth's standard deviation (> 0).
+        p: static sizes (:func:`plan`).
+
+    Returns:
+        ``[C]`` in the dtype of ``x`` (meant for float64; see the module docstring).
+
+    """
+    logw = jnp.where(w > 0, jnp.log(jnp.where(w > 0, w, 1.0)), -jnp.inf)
+    c = x.shape[0]
+    nb = -(-c // BLOCK)
+    pad = nb * BLOCK - c
+
+    def blocks(a):
+        a = jnp.concatenate([a, jnp.broadcast_to(a[:1], (pad,) + a.shape[1:])]) if pad else a
+        return a.reshape((nb, BLOCK) + a.shape[1:])
+
+    out = jax.lax.map(lambda xs: _block(*xs, mean, sd, p), (blocks(x), blocks(logw), blocks(h)))
+    return out.reshape(nb * BLOCK)[:c]
