@@ -10,7 +10,8 @@ quadratic to the next through a transition of width ``t^2 / G`` (the complex zer
 ``T = (u_i + u_{i+1}) / 2 + t^2 log(w_i / w_{i+1}) / G``; elsewhere (centres closer than a few
 ``t``) ``f`` varies on the scale ``t``. A rule that resolves ``f`` therefore needs panels of
 width ``~t`` where there are centres and a local grading at the sharp transitions, which a
-global rule (the trapezoid on 256 nodes: 1e-3 relative error at ``t = 0.05``) cannot give.
+global rule (the former trapezoid on 256 nodes: up to 2e-3 relative error at ``t = 0.05``)
+cannot give.
 
 The rule: composite Gauss-Legendre (:data:`ORDER` nodes a panel) on ``[-RANGE, RANGE]``
 (neglected tails weigh ``< 1e-22``) between sorted breaks, per chain:
@@ -28,20 +29,30 @@ The rule: composite Gauss-Legendre (:data:`ORDER` nodes a panel) on ``[-RANGE, R
 Every panel is then narrower than a few times the distance to the nearest singularity of
 ``f``, so the error falls geometrically with the order. The sizes ``body``, ``cuts`` and
 ``levels`` are static (:func:`plan`, from a design bandwidth ``t_d``): the cost is
-``nodes * S`` exponentials per chain, ``nodes = ORDER (2 RANGE + body + cuts + 2 levels)``,
-after an ``O(S log S)`` sort; there is no ``O(S^2)`` step.
+``nodes * S`` exponentials per chain, ``nodes = ORDER (2 RANGE + 1 + body + cuts + 2 levels)``
+(744 at ``t_d = 0.3``, 2448 at ``t_d = 0.05``, against 256 for the former trapezoid), after an
+``O(S log S)`` sort; there is no ``O(S^2)`` step.
 
 Accuracy (float64, against scipy ``quad`` on pieces graded at every transition, whose own error
-estimate is below 1e-12 relative; ``tests/metrics/test_kde_nll.py``): relative error
-<= 1e-8 (measured worst 5e-9 over the prototype set: fitted KDEs of 50 and 100 points from
-replace chains at ``t = 0.05, 0.1, 0.3, 1`` and generations 0 to 100, two-group weighted fits
-with real shares 0.9, 0.2 and 0.01, separated and overlapping bimodal centres, a tight cluster
-with singletons, partial buffers, Scott bandwidths, pools of 2000 and 20000 centres at
-``t = 0.05`` and Scott's ``t``), provided ``t >= t_d`` and the coverage is at most
-``SPAN`` truth sds (otherwise the body panels widen in proportion and the error grows
-geometrically: ``PANEL = 3`` gave 3e-8, a trapezoid-like width of ``4 t`` 2e-7) and at most
-``cuts`` sharp gaps carry weight (the dropped ones, ranked last by ``(G / t) phi(T)``, cost about
-``t^2 / G * phi(T)`` each). The error is absolute in ``f`` (``~1e-15 (1 + |f|)``).
+estimate is below 1e-13 relative; ``tests/metrics/test_kde_nll.py``): relative error
+<= 1e-7 (measured worst 1.5e-8, a two-group fit with real share 0.01 at ``t = 0.3`` whose
+coverage is about 11 sds, so its body panels are near :data:`PANEL` ``t``; doubling ``body``
+gives 2e-12 there; every other case of the test set is below 2e-10: fitted KDEs of 50 points
+at ``t = 0.05, 0.1, 0.3, 1``, two-group weighted fits with real shares 0.9, 0.2 and 0.01,
+separated and overlapping bimodal centres, a tight cluster with singletons, a partial buffer,
+a shifted and scaled truth, Scott and Silverman bandwidths from the family's fit, pools of
+2000 centres at ``t = 0.05`` and 20000 at Silverman's ``t``), provided
+
+* ``t >= t_d`` (a smaller ``t`` makes the body panels wider in units of ``t``, by ``t_d / t``);
+* the coverage is at most ``SPAN`` truth sds (beyond, the body panels widen in proportion; in
+  the prototype runs a width of ``3 t`` gave 3e-8 and ``4 t`` 2e-7);
+* at most ``cuts`` sharp gaps carry weight (the dropped ones, ranked last by
+  ``(G / t) phi(T)``, cost about ``(t^2 / G) phi(T)`` each; the prototype runs, 40 chains each
+  of 50 and 100 centres over 1000 generations, used at most 18 at ``t = 0.05`` and 5 at
+  ``t = 0.3``, where :func:`plan` gives 30 and 8).
+
+The error is absolute in ``f`` (``~1e-15 (1 + |f|)``), so it stays relative for ``H`` of order
+one or more. In float32 the log-sum-exp rounding, about 1e-6 relative, is added.
 
 Chunk invariance: the chains are processed in fixed blocks of :data:`BLOCK` (``lax.map``), and
 the panels summed in a ``lax.scan``, so a chain's value does not depend on the batch.
@@ -79,6 +90,9 @@ SPAN = 12.0
 RATIO, GRADES = 4.0, 3
 """Graded breaks ``T +- w RATIO^k``, ``k < GRADES``, ``w = t^2 / G`` the transition width."""
 
+STEP = 4096
+"""Target elements (nodes x centres) per chain and scan step of the log-sum-exp."""
+
 BLOCK = 64
 """Chains per block of the fixed-shape computation (chunk invariance)."""
 
@@ -114,24 +128,23 @@ def _breaks(u: jax.Array, logw: jax.Array, t: jax.Array, p: Plan) -> jax.Array:
     c, s = u.shape
     dt = u.dtype
     valid = jnp.isfinite(logw)
-    order = jnp.argsort(jnp.where(valid, u, jnp.inf), axis=1)
-    us = jnp.take_along_axis(jnp.where(valid, u, RANGE), order, axis=1)
-    lws = jnp.take_along_axis(jnp.where(valid, logw, 0.0), order, axis=1)
+    us, lws = jax.lax.sort((jnp.where(valid, u, jnp.inf), jnp.where(valid, logw, 0.0)), dimension=1, num_keys=1)
     n = jnp.sum(valid, axis=1)
     tc = t[:, None]
     grid = jnp.broadcast_to(jnp.arange(-RANGE, RANGE + 0.5, 1.0, dtype=dt), (c, int(2 * RANGE) + 1))
     parts = [grid]
-    # Coverage: union of [u_i - COVER t, u_i + COVER t], clipped; absent slots add nothing.
+    # Coverage: union of [u_i - COVER t, u_i + COVER t], clipped; absent slots (sorted last)
+    # add nothing. The right ends are sorted, so the running maximum of them is the previous one.
     live = jnp.arange(s)[None, :] < n[:, None]
     a = jnp.where(live, jnp.clip(us - COVER * tc, -RANGE, RANGE), RANGE)
     b = jnp.where(live, jnp.clip(us + COVER * tc, -RANGE, RANGE), RANGE)
-    prev = jnp.concatenate([jnp.full((c, 1), -RANGE, dt), jax.lax.cummax(b, axis=1)[:, :-1]], axis=1)
+    prev = jnp.concatenate([jnp.full((c, 1), -RANGE, dt), b[:, :-1]], axis=1)
     start = jnp.maximum(a, prev)
     seg = jnp.maximum(b - start, 0.0)
     cum = jnp.concatenate([jnp.zeros((c, 1), dt), jnp.cumsum(seg, axis=1)], axis=1)
     total = cum[:, -1]
     q = total[:, None] * (jnp.arange(p.body + 1, dtype=dt) / p.body)[None, :]
-    j = jax.vmap(lambda cm, qq: jnp.searchsorted(cm, qq, side="right"))(cum, q) - 1
+    j = jax.vmap(lambda cm, qq: jnp.searchsorted(cm, qq, side="right", method="compare_all"))(cum, q) - 1
     j = jnp.clip(j, 0, s - 1)
     body = jnp.minimum(
         jnp.take_along_axis(start, j, axis=1) + (q - jnp.take_along_axis(cum, j, axis=1)),
@@ -176,17 +189,27 @@ def _block(x: jax.Array, logw: jax.Array, h: jax.Array, mean: jax.Array, sd: jax
     mid = 0.5 * (e[:, 1:] + e[:, :-1])
     z = mid[:, :, None] + half[:, :, None] * jnp.asarray(tn, dt)  # [B, P, ORDER]
     wt = half[:, :, None] * jnp.asarray(wn, dt) * jnp.exp(-0.5 * jnp.square(z) - _LOG_SQRT_2PI)
+    # Nodes in steps of k per chain, k S about STEP elements (the S = 20000 pools then stream
+    # one node a step through the cache instead of a panel's ORDER nodes; small S few steps).
+    n = z.shape[1] * ORDER
+    k = max(1, min(n, STEP // x.shape[1]))
+    steps = -(-n // k)
+    z = jnp.pad(z.reshape(z.shape[0], -1), ((0, 0), (0, steps * k - n)))
+    wt = jnp.pad(wt.reshape(wt.shape[0], -1), ((0, 0), (0, steps * k - n)))
     inv_t = (1.0 / t)[:, None, None]
     lw = logw[:, None, :]
     uu = u[:, None, :]
 
-    def panel(acc, zw):
-        zz, ww = zw  # [B, ORDER]
+    def step(acc, zw):
+        zz, ww = zw  # [B, k]
         d = (zz[:, :, None] - uu) * inv_t
         lse = jax.nn.logsumexp(lw - 0.5 * jnp.square(d), axis=-1)
         return acc + jnp.sum(ww * lse, axis=-1), None
 
-    acc, _ = jax.lax.scan(panel, jnp.zeros(x.shape[:1], dt), (jnp.swapaxes(z, 0, 1), jnp.swapaxes(wt, 0, 1)))
+    def rows(a):
+        return jnp.swapaxes(a.reshape(a.shape[0], steps, k), 0, 1)
+
+    acc, _ = jax.lax.scan(step, jnp.zeros(x.shape[:1], dt), (rows(z), rows(wt)))
     return jnp.log(h) + _LOG_SQRT_2PI - acc
 
 
