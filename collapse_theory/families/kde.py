@@ -58,7 +58,7 @@ Metrics (:data:`METRICS`):
   ``0.9`` times ``size^(-1/5)``) for a rule, and the centres' coverage (``+- 6 h`` around
   them) at most 12 truth sds wide; that module says what happens outside these conditions.
   Its cost per chain is ``nodes * size`` exponentials, ``nodes = 8 (21 + body + cuts + 2
-  levels)`` (:func:`~collapse_theory.metrics.kde_nll.plan`): 744 at ``h = 0.3``, 2448 at
+  levels)`` (:func:`~collapse_theory.metrics.kde_nll.plan`): 744 at ``h = 0.3``, 2440 at
   ``h = 0.05``. ``nll_nodes = n`` instead selects the former rule, the trapezoid on ``n``
   equispaced ``z`` in ``[-8, 8]`` (cheap; at 256 nodes up to 1e-4 relative error at
   ``h = 0.1 sd`` and 2e-3 at ``0.05 sd`` on 50-point fits),

@@ -30,7 +30,7 @@ Every panel is then narrower than a few times the distance to the nearest singul
 ``f``, so the error falls geometrically with the order. The sizes ``body``, ``cuts`` and
 ``levels`` are static (:func:`plan`, from a design bandwidth ``t_d``): the cost is
 ``nodes * S`` exponentials per chain, ``nodes = ORDER (2 RANGE + 1 + body + cuts + 2 levels)``
-(744 at ``t_d = 0.3``, 2448 at ``t_d = 0.05``, against 256 for the former trapezoid), after an
+(744 at ``t_d = 0.3``, 2440 at ``t_d = 0.05``, against 256 for the former trapezoid), after an
 ``O(S log S)`` sort; there is no ``O(S^2)`` step.
 
 Accuracy (float64, against scipy ``quad`` on pieces graded at every transition, whose own error
@@ -43,7 +43,9 @@ separated and overlapping bimodal centres, a tight cluster with singletons, a pa
 a shifted and scaled truth, Scott and Silverman bandwidths from the family's fit, pools of
 2000 centres at ``t = 0.05`` and 20000 at Silverman's ``t``), provided
 
-* ``t >= t_d`` (a smaller ``t`` makes the body panels wider in units of ``t``, by ``t_d / t``);
+* ``t >= t_d`` (a smaller ``t`` makes the body panels wider in units of ``t``, by ``t_d / t``),
+  and ``t_d >= 0.0095`` (below, ``body`` stops at :data:`MAX_BODY` panels, so the cost stays
+  below ``8 * 773 = 6184`` nodes and the accuracy falls instead);
 * the coverage is at most ``SPAN`` truth sds (beyond, the body panels widen in proportion; in
   the prototype runs a width of ``3 t`` gave 3e-8 and ``4 t`` 2e-7);
 * at most ``cuts`` sharp gaps carry weight (the dropped ones, ranked last by
@@ -90,6 +92,9 @@ SPAN = 12.0
 RATIO, GRADES = 4.0, 3
 """Graded breaks ``T +- w RATIO^k``, ``k < GRADES``, ``w = t^2 / G`` the transition width."""
 
+MAX_BODY = 512
+"""Cap on ``body`` (reached below ``t_d = 0.0095``, where the body panels widen beyond ``PANEL t``)."""
+
 STEP = 4096
 """Target elements (nodes x centres) per chain and scan step of the log-sum-exp."""
 
@@ -110,14 +115,14 @@ class Plan(NamedTuple):
 def plan(t_design: float, size: int) -> Plan:
     """Sizes for a design bandwidth ``t_d`` (truth sds) and ``size`` slots.
 
-    ``body = ceil(SPAN / (PANEL t_d)) + 8``; ``cuts = clip(ceil(2 / t_d), 8, 48)`` (at most
+    ``body = min(MAX_BODY, ceil(SPAN / (PANEL t_d)) + 8)``; ``cuts = clip(ceil(1.5 / t_d), 8, 40)`` (at most
     ``size - 1``; the prototype runs needed at most 18 at ``t = 0.05`` and 5 at ``t = 0.3``);
-    ``levels = 1.2 cuts`` (they needed at most 2.2 per used cut, and few cuts are sharp enough
-    to use all three).
+    ``levels = min(3 cuts, ceil(2.5 cuts))`` (they used at most 2.2 graded pairs per cut: a gap
+    of ``G`` uses the grades narrower than ``PANEL t``, three only once ``G > 6.4 t``).
     """
     if not (math.isfinite(t_design) and t_design > 0):
         raise ValueError(f"t_design must be positive and finite, got {t_design!r}")
-    body = math.ceil(SPAN / (PANEL * t_design)) + 8
+    body = min(MAX_BODY, math.ceil(SPAN / (PANEL * t_design)) + 8)
     cuts = min(max(size - 1, 0), int(np.clip(math.ceil(1.5 / t_design), 8, 40)))
     levels = min(cuts * GRADES, math.ceil(2.5 * cuts))
     return Plan(body, cuts, levels)
