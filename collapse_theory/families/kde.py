@@ -48,22 +48,16 @@ Metrics (:data:`METRICS`):
   Read generation 0's ``h`` as "the truth's own width", not as a bandwidth rule's output.
 * ``nll``: the cross-entropy ``E_{x ~ N(mean, var)}[-log p(x)]``, the population limit of the
   held-out negative log-likelihood on real data, by the panelled Gauss-Legendre rule of
-  :mod:`collapse_theory.metrics.kde_nll` (breaks on the centres' coverage, every ``2.5 h`` or
-  finer, and graded at the sharp transitions between centres more than ``2 h`` apart). Its
-  relative error is <= 1e-7 (against adaptive quadrature, tests/metrics/test_kde_nll.py:
-  worst 1.5e-8, most cases below 1e-10, over fitted, two-group weighted, bimodal, partial and
-  pool KDEs, ``h`` from 0.05 to 1 truth sds, fixed and rule bandwidths, pools up to 20000
-  centres) when ``h >= t_d sd``, with the design bandwidth ``t_d = h / sd`` for a fixed ``h``
-  and ``0.8`` times the rule's value for ``size`` standard normal points (``1.059`` or
-  ``0.9`` times ``size^(-1/5)``) for a rule, and the centres' coverage (``+- 6 h`` around
-  them) at most 12 truth sds wide; that module says what happens outside these conditions.
-  Its cost per chain is ``nodes * size`` exponentials, ``nodes = 8 (21 + body + cuts + 2
-  levels)`` (:func:`~collapse_theory.metrics.kde_nll.plan`): 744 at ``h = 0.3``, 2440 at
-  ``h = 0.05``. ``nll_nodes = n`` instead selects the former rule, the trapezoid on ``n``
-  equispaced ``z`` in ``[-8, 8]`` (cheap; at 256 nodes up to 1e-4 relative error at
-  ``h = 0.1 sd`` and 2e-3 at ``0.05 sd`` on 50-point fits),
-  for runs that do not need the metric's accuracy. In float32 the log-sum-exp rounding, about
-  1e-6 relative, is added.
+  :mod:`collapse_theory.metrics.kde_nll`: relative error <= 1e-7 against adaptive quadrature
+  (worst 1.5e-8, tests/metrics/test_kde_nll.py: fitted, weighted, bimodal, partial and pool
+  KDEs up to 20000 centres, ``h`` from 0.05 to 1 truth sds, fixed and rule bandwidths) when
+  ``h >= t_d sd`` and the centres' coverage (``+- 6 h``) is at most 12 truth sds wide, with
+  ``t_d = h / sd`` for a fixed ``h`` and ``0.8`` times the rule at ``size`` standard normal
+  points (``1.059`` or ``0.9`` times ``size^(-1/5)``) for a rule. Cost per chain: ``nodes *
+  size`` exponentials, ``nodes`` 744 at ``h = 0.3``, 2440 at ``h = 0.05`` (that module's
+  ``plan``). ``nll_nodes = n`` selects the former cheap rule instead, the trapezoid on ``n``
+  equispaced ``z`` in ``[-8, 8]`` (at 256 nodes up to 1e-4 relative error at ``h = 0.1 sd``,
+  2e-3 at ``0.05 sd``). float32 adds the log-sum-exp rounding, about 1e-6 relative.
 
 References:
     Kazdan et al., "Collapse or Thrive? Perils and Promises of Synthetic Data in a
