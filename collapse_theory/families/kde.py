@@ -51,22 +51,17 @@ Metrics (:data:`METRICS`):
   no "not defined" state, and a fixed ``h`` would claim a smoothing the truth does not have.
   Read generation 0's ``h`` as "the truth's own width", not as a bandwidth rule's output.
 * ``nll``: the cross-entropy ``E_{x ~ N(mean, var)}[-log p(x)]``, the population limit of the
-  held-out negative log-likelihood on real data, by the trapezoidal rule on ``nll_nodes``
-  equispaced nodes ``z`` in ``[-8, 8]`` (``x = mean + sd z``, weight ``phi(z)``) with a
-  log-sum-exp over the filled slots. ``-log p`` is a soft minimum of quadratics whose transitions
-  have width about ``h^2 / gap`` (complex singularities at that distance), so a global
-  polynomial rule converges slowly: Gauss-Hermite (``hermegauss``) erred by 2e-2 at 64 nodes and
-  3e-3 at 256 nodes on fitted KDEs (M = 50, h = 0.3, generation 50), while the trapezoidal rule,
-  geometrically convergent for such integrands, erred by 1e-2 / 1e-3 / 3e-5 / 2e-9 at
-  64 / 128 / 256 / 512 nodes (max over 20 chains against a 40001-node reference, float64).
-  At h = 0.1 the 256-node error is up to 8e-3 (the error grows as ``h`` shrinks against the
-  spread). Truncation at ``|z| = 8`` costs below 1e-11; for the truth (``-log p`` quadratic) the
-  rule is exact to rounding. In float32 the log-sum-exp rounding, about 1e-6 relative, is added.
-  tests/families/test_kde.py re-measures the 256- against the 512-node value. This rule does
-  **not** meet the 1e-6 relative accuracy of the other quadrature metrics (issue 9) for small
-  ``h``: a rule that does needs panels at the crossings of the upper envelope of the kernels'
-  log densities (``metrics/mixture.py``'s approach), at a cost of order ``S^2`` per chain
-  against ``256 S`` here, which the accumulate pools (``S = M G``) cannot afford as written.
+  held-out negative log-likelihood on real data, by the panelled Gauss-Legendre rule of
+  :mod:`collapse_theory.metrics.kde_nll`: relative error <= 1e-7 against adaptive quadrature
+  (worst 1.5e-8, tests/metrics/test_kde_nll.py: fitted, weighted, bimodal, partial and pool
+  KDEs up to 20000 centres, ``h`` from 0.05 to 1 truth sds, fixed and rule bandwidths) when
+  ``h >= t_d sd`` and the centres' coverage (``+- 6 h``) is at most 12 truth sds wide, with
+  ``t_d = h / sd`` for a fixed ``h`` and ``0.8`` times the rule at ``size`` standard normal
+  points (``1.059`` or ``0.9`` times ``size^(-1/5)``) for a rule. Cost per chain: ``nodes *
+  size`` exponentials, ``nodes`` 744 at ``h = 0.3``, 2440 at ``h = 0.05`` (that module's
+  ``plan``). ``nll_nodes = n`` selects the former cheap rule instead, the trapezoid on ``n``
+  equispaced ``z`` in ``[-8, 8]`` (at 256 nodes up to 1e-4 relative error at ``h = 0.1 sd``,
+  2e-3 at ``0.05 sd``). float32 adds the log-sum-exp rounding, about 1e-6 relative.
 
 References:
     Kazdan et al., "Collapse or Thrive? Perils and Promises of Synthetic Data in a
@@ -104,6 +99,7 @@ from collapse_theory.families.spec import (
     parse_floats,
     setting,
 )
+from collapse_theory.metrics import kde_nll
 from collapse_theory.random import bits, blocks
 from collapse_theory.random import purposes as tags
 
@@ -195,7 +191,7 @@ def kde(
     *,
     size: int,
     dtype=jnp.float32,
-    nll_nodes: int = 256,
+    nll_nodes: int | None = None,
 ) -> Family:
     """Build the Gaussian KDE family.
 
@@ -207,7 +203,8 @@ def kde(
             points that do not fit are dropped). ``M`` for replace and fresh; the pool size
             ``M G`` for accumulate; at least ``M`` for accumulate-subsample.
         dtype: float32 or float64.
-        nll_nodes: trapezoidal nodes of the ``nll`` metric (module docstring).
+        nll_nodes: ``None`` for the accurate ``nll`` rule, or the node count of the cheap
+            trapezoidal one (module docstring).
 
     Returns:
         A :class:`~collapse_theory.families.base.Family` named ``"kde"``; Params are
@@ -215,7 +212,8 @@ def kde(
 
     Raises:
         ValueError: bandwidth not positive and finite or an unknown rule name; var not positive
-            and finite; mean not finite; size not a positive integer; nll_nodes not an integer >= 2.
+            and finite; mean not finite; size not a positive integer; nll_nodes not None or an
+            integer >= 2.
 
     """
     if isinstance(bandwidth, str):
@@ -231,10 +229,17 @@ def kde(
         raise ValueError(f"mean must be finite, got {mean!r}")
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
         raise ValueError(f"size must be a positive integer, got {size!r}")
-    if isinstance(nll_nodes, bool) or not isinstance(nll_nodes, int | np.integer) or nll_nodes < 2:
-        raise ValueError(f"nll_nodes must be an integer >= 2, got {nll_nodes!r}")
+    if nll_nodes is not None and (
+        isinstance(nll_nodes, bool) or not isinstance(nll_nodes, int | np.integer) or nll_nodes < 2
+    ):
+        raise ValueError(f"nll_nodes must be None or an integer >= 2, got {nll_nodes!r}")
     size, mu0, sd0 = int(size), float(mean), math.sqrt(float(var))
-    nodes = np.linspace(-_NLL_RANGE, _NLL_RANGE, int(nll_nodes))
+    if isinstance(bandwidth, str):
+        t_design = 0.8 * (1.059 if bandwidth == "scott" else 0.9) * size**-0.2
+    else:
+        t_design = float(bandwidth) / sd0
+    nll_plan = kde_nll.plan(t_design, size)
+    nodes = np.linspace(-_NLL_RANGE, _NLL_RANGE, int(nll_nodes or 2))
     phi = np.exp(-0.5 * nodes**2)
     q_y = jnp.asarray(mu0 + sd0 * nodes, dtype)
     q_w = jnp.asarray(phi / phi.sum(), dtype)  # = spacing * phi(z) up to the tails' 1e-15
@@ -315,17 +320,20 @@ def kde(
         x = p.points.x
         xbar = jnp.sum(w * x, axis=1)
         v = jnp.sum(w * jnp.square(x - xbar[:, None]), axis=1)
-        logw = jnp.where(w > 0, jnp.log(jnp.where(w > 0, w, 1.0)), -jnp.inf)
-        inv_h = 1.0 / p.h[:, None]
+        if nll_nodes is None:
+            nll = kde_nll.cross_entropy(x, w, p.h, mu0, sd0, nll_plan)
+        else:
+            logw = jnp.where(w > 0, jnp.log(jnp.where(w > 0, w, 1.0)), -jnp.inf)
+            inv_h = 1.0 / p.h[:, None]
 
-        def node(acc, yw):
-            y, gw = yw
-            z = (y - x) * inv_h
-            lp = jax.nn.logsumexp(logw - 0.5 * jnp.square(z), axis=1)
-            return acc + gw * lp, None
+            def node(acc, yw):
+                y, gw = yw
+                z = (y - x) * inv_h
+                lp = jax.nn.logsumexp(logw - 0.5 * jnp.square(z), axis=1)
+                return acc + gw * lp, None
 
-        lp, _ = jax.lax.scan(node, jnp.zeros_like(xbar), (q_y, q_w))
-        nll = jnp.log(p.h) + _LOG_SQRT_2PI - lp
+            lp, _ = jax.lax.scan(node, jnp.zeros_like(xbar), (q_y, q_w))
+            nll = jnp.log(p.h) + _LOG_SQRT_2PI - lp
         return {
             "spread": jnp.where(p.points.n == 1, jnp.square(p.h), v),
             "mu_err2": jnp.square(xbar - mu0),

@@ -102,7 +102,7 @@ def _cot_gauss(ctx: Context):
 
 KDE_H = 0.3
 KDE: dict[str, Any] = dict(family="kde", bandwidth=KDE_H, generations=50, chains=500, seed=5, record=log_record(50, 12))
-"""The NLL is a 256-node quadrature over every pooled point: accumulate costs chains x nodes x n M per record."""
+"""The NLL is a 744-node panel quadrature (h = 0.3) over every pooled point: accumulate costs chains x nodes x n M per record."""
 KDE_M = (10, 30, 100)
 
 
