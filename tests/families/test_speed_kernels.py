@@ -112,7 +112,7 @@ SETS = ((0,), (2,), (5,), (35,), (0, 2), tuple(range(0, 18)), tuple(range(9, 37,
 
 @functools.cache
 def _live_counts():
-    from collapse_theory.families.categorical import _live_multinomial
+    from collapse_theory.random.live_multinomial import live_multinomial as _live_multinomial
 
     f = jax.jit(_live_multinomial, static_argnums=4)
     probs = jnp.broadcast_to(jnp.asarray(P_LIVE, jnp.float32), (N_CAT, K_LIVE))
