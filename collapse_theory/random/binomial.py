@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from collapse_theory.random import bits
+from collapse_theory.random.xla import materialize
 
 __all__ = ["binomial", "binomial_lanes"]
 
@@ -179,8 +180,8 @@ def _btrs_first(key, c, j, n, q, r, attempts, dtype):
 
 
 def _materialize(xs, never):
-    """``xs`` computed once into memory: a ``while_loop`` whose traced ``never`` is False."""
-    return jax.lax.while_loop(lambda s: s[0], lambda s: s, (never, xs))[1]
+    """``xs`` computed once into memory (:func:`collapse_theory.random.xla.materialize`)."""
+    return materialize(xs, never)
 
 
 def _btrs(key, c, j, n, q, todo, dtype):
