@@ -15,6 +15,8 @@ name                      JAX side                                              
 ``gauss_exact_1000g``     Gaussian exact (unbiased), M = 100, 1000 gens, 20 000 chains   normal + chi-square
 ``gauss_sample_1000g``    Gaussian sample kernel, M = 100, 1000 gens, 2000 chains        (C, M) normals, refit
 ``regression_sample``     OLS, d = 10, T = 40, fresh design, sample kernel, 100 x 5000   batched ``linalg.solve``
+``gmm_sklearn``           GMM by EM, K = 2, M = 1000, 20 gens, 64 chains                 sklearn ``GaussianMixture`` refits
+``gmm_numpy_em``          the same, 200 gens                                             the same EM in numpy (float32)
 ========================  =============================================================  ==========================
 
 Protocol: both sides warm up (JAX compiles), then ``--repeats`` timed repeats run interleaved
@@ -60,6 +62,8 @@ TARGETS = {
     "gauss_exact_1000g": 1.5,
     "gauss_sample_1000g": 3.0,
     "regression_sample": 1.5,
+    "gmm_sklearn": 20.0,
+    "gmm_numpy_em": 2.0,
 }
 BENCHMARKS = tuple(TARGETS)
 
@@ -111,6 +115,8 @@ def cases(smoke: bool) -> dict[str, Case]:
             (40, 10),
             "regression",
         ),
+        "gmm_sklearn": Case(cfg("gmm", 20, 64, samples=1000, components=2), bf.sklearn_gmm, (1000, 2), "gmm"),
+        "gmm_numpy_em": Case(cfg("gmm", 200, 64, samples=1000, components=2), bf.numpy_gmm_em, (1000, 2), "gmm"),
     }
 
 
