@@ -162,11 +162,21 @@ def _em_pass(y, pw, w, m, var, floor):
     b = 0.5 / var
     d = [y - m[:, j, None] for j in range(k)]
     lj = [a[:, j, None] - b[:, j, None] * jnp.square(d[j]) for j in range(k)]
-    top = functools.reduce(jnp.maximum, lj)
-    e = [jnp.exp(lj_j - top) for lj_j in lj]
-    tot = functools.reduce(jnp.add, e)
-    ll = jnp.sum(pw * (top + jnp.log(tot)), 1)
-    r = [pw * e_j / tot for e_j in e]
+    if k == 2:  # one exp per point: e = exp(-|lj_1 - lj_0|) is the smaller term over the larger
+        top = jnp.maximum(lj[0], lj[1])
+        first = lj[0] >= lj[1]
+        e = jnp.exp(-jnp.abs(lj[1] - lj[0]))
+        ll = jnp.sum(pw * (top + jnp.log1p(e)), 1)
+        big = pw / (1.0 + e)
+        small = big * e
+        r = [jnp.where(first, big, small), jnp.where(first, small, big)]
+    else:
+        top = functools.reduce(jnp.maximum, lj)
+        e = [jnp.exp(lj_j - top) for lj_j in lj]
+        tot = functools.reduce(jnp.add, e)
+        ll = jnp.sum(pw * (top + jnp.log(tot)), 1)
+        inv = pw / tot
+        r = [e_j * inv for e_j in e]
     nk = jnp.stack([jnp.sum(r_j, 1) for r_j in r], 1)
     s1 = jnp.stack([jnp.sum(r_j * d_j, 1) for r_j, d_j in zip(r, d, strict=True)], 1)
     s2 = jnp.stack([jnp.sum(r_j * jnp.square(d_j), 1) for r_j, d_j in zip(r, d, strict=True)], 1)
@@ -183,10 +193,10 @@ differently in batches of at most 4 rows; from 5 rows up they are bit-identical,
 
 
 def _levels(c: int) -> tuple[int, ...]:
-    """Batch sizes of the compaction phases: c, then quarters down to :data:`MIN_LANES`."""
+    """Batch sizes of the compaction phases: c, then halves down to :data:`MIN_LANES`."""
     out = [c]
-    while out[-1] // 4 >= MIN_LANES:
-        out.append(out[-1] // 4)
+    while out[-1] // 2 >= MIN_LANES:
+        out.append(out[-1] // 2)
     return tuple(out)
 
 
@@ -232,8 +242,8 @@ def em(
 
     The while loop would run every chain until the slowest stops (late in a collapse run,
     a few chains with overlapping components need 50-100 iterations where the median needs 6),
-    so the chains still running are compacted: once at most C/4 run, they are gathered into a
-    batch of C/4 lanes, then C/16, ... down to :data:`MIN_LANES`. A chain's arithmetic is the
+    so the chains still running are compacted: once at most C/2 run, they are gathered into a
+    batch of C/2 lanes, then C/4, ... down to :data:`MIN_LANES`. A chain's arithmetic is the
     same in any batch of at least 5 lanes, so this changes no result.
 
     Args:
