@@ -187,17 +187,21 @@ def _em_pass(y, pw, w, m, var, floor):
     return ll, nk, jnp.where(live, m + shift, m), jnp.where(live, var_new, var)
 
 
-MIN_LANES = 8
-"""The smallest batch the running chains are compacted into (XLA:CPU computes a row's sums
-differently in batches of at most 4 rows; from 5 rows up they are bit-identical, tested)."""
+LEVELS = (32, 16, 8)
+"""Batch sizes the running chains are compacted into, whatever the chunk, so that a compacted
+phase has the same shape in every chunking."""
+
+MIN_ELEMENTS = 8192
+"""A compacted batch holds at least this many points (lanes x slots). Below about 4096
+elements XLA:CPU's row sums depend on a row's place in the batch (measured: 8 x 400 and
+4 x 1000 batches rounded differently from 64 x 400 and 64 x 1000 ones; 12 x 400 and
+5 x 1000 did not), which would make a chain's fit depend on the chunk; twice that is kept as
+a margin."""
 
 
-def _levels(c: int) -> tuple[int, ...]:
-    """Batch sizes of the compaction phases: c, then halves down to :data:`MIN_LANES`."""
-    out = [c]
-    while out[-1] // 2 >= MIN_LANES:
-        out.append(out[-1] // 2)
-    return tuple(out)
+def _levels(c: int, s: int) -> tuple[int, ...]:
+    """Batch sizes of the compaction phases for ``c`` chains of ``s`` slots."""
+    return (c, *(lanes for lanes in LEVELS if lanes < c and lanes * s >= MIN_ELEMENTS))
 
 
 def _iterate(y, pw, s: _Fit, it, *, floor, tol, iterations, until):
@@ -242,9 +246,11 @@ def em(
 
     The while loop would run every chain until the slowest stops (late in a collapse run,
     a few chains with overlapping components need 50-100 iterations where the median needs 6),
-    so the chains still running are compacted: once at most C/2 run, they are gathered into a
-    batch of C/2 lanes, then C/4, ... down to :data:`MIN_LANES`. A chain's arithmetic is the
-    same in any batch of at least 5 lanes, so this changes no result.
+    so the chains still running are compacted: once at most 32 run, they are gathered into a
+    batch of 32 lanes, then 16, then 8 (:data:`LEVELS` with at least :data:`MIN_ELEMENTS`
+    points: fixed sizes, so that the compacted
+    phases have the same shapes in every chunking: a chain's fit is bit-identical in batches of
+    64, 128 and 192 chains, in any lane, tested).
 
     Args:
         x: points ``[C, S]``.
@@ -271,7 +277,7 @@ def em(
     ll, w1, m1, var1 = _em_pass(y, pw, w, m, var, floor)
     s = _Fit(w, m, var, ll, w1, m1, var1, jnp.ones((c,), bool), jnp.zeros((c,), dtype))
     run = functools.partial(_iterate, floor=floor, tol=tol, iterations=iterations)
-    levels = _levels(c)
+    levels = _levels(c, x.shape[1])
     it, s = run(y, pw, s, jnp.asarray(0), until=levels[1] if len(levels) > 1 else 0)
     for i, lanes in enumerate(levels[1:], 1):
         idx = jnp.nonzero(s.running, size=lanes, fill_value=c)[0]  # the running chains, then padding
