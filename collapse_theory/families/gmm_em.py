@@ -28,8 +28,8 @@ EM details (all per chain, vectorised over chains, points and components):
   is reported with ``converged = 0``; with ``tol=None`` every chain runs exactly ``iterations``
   steps and ``converged`` is NaN (not assessed).
 
-All of it runs inside one ``lax.while_loop`` for every chain at once; a chain that has stopped keeps
-its parameters while the others go on.
+All of it runs in ``lax.while_loop``s over every chain at once; a chain that has stopped keeps
+its parameters, and the chains still running are compacted into smaller batches (:func:`em`).
 
 References:
     Dempster, Laird & Rubin, "Maximum likelihood from incomplete data via the EM algorithm",
