@@ -201,6 +201,100 @@ def numpy_bayes(
     return np.stack([mu, log_scale])
 
 
+GMM_TRUTH = ((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0))  # the gmm family's default truth (weights, means, sds)
+
+
+def _gmm_draw(rng: np.random.Generator, w, mu, sd, m: int, dtype) -> np.ndarray:
+    """``m`` points per chain from mixtures ``(w, mu, sd)`` of shape (C, K): (C, m)."""
+    u = rng.random((w.shape[0], m), dtype=dtype)
+    comp = np.sum(u[:, :, None] > np.cumsum(w, axis=1)[:, None, :-1], axis=-1)
+    z = rng.standard_normal((w.shape[0], m), dtype=dtype)
+    return np.take_along_axis(mu, comp, 1) + np.take_along_axis(sd, comp, 1) * z
+
+
+def _numpy_em(x: np.ndarray, k: int, iterations: int, tol: float, floor: float):
+    """The project's EM (``gmm_em.em``) in numpy: same standardisation, init, M-step and stopping rule.
+
+    Quantile init by ``np.sort``; one fused pass per iteration; the chains still running are
+    compacted (boolean indexing) whenever one stops, so finished chains cost nothing.
+    """
+    c, m = x.shape
+    centre = x.mean(1)
+    v = np.square(x - centre[:, None]).mean(1)
+    scale = np.sqrt(np.where(v > 0, v, 1.0))
+    y = (x - centre[:, None]) / scale[:, None]
+    q = (np.arange(k) + 0.5) / k
+    mean = np.sort(y, axis=1)[:, np.ceil(q * m).astype(int) - 1]
+    w = np.full((c, k), 1.0 / k, x.dtype)
+    var = np.full((c, k), 1.0 / k**2, x.dtype)
+
+    def em_pass(y, w, mean, var):
+        a = np.log(w) - 0.5 * np.log(2.0 * np.pi * var)
+        b = 0.5 / var
+        d = [y - mean[:, j, None] for j in range(k)]
+        lj = [a[:, j, None] - b[:, j, None] * np.square(d[j]) for j in range(k)]
+        top = np.maximum.reduce(lj) if k > 1 else lj[0]
+        e = [np.exp(lj_j - top) for lj_j in lj]
+        tot = np.sum(e, axis=0)
+        ll = (top + np.log(tot)).mean(1)
+        r = [e_j / tot for e_j in e]
+        nk = np.stack([r_j.mean(1) for r_j in r], 1)
+        s1 = np.stack([(r_j * d_j).mean(1) for r_j, d_j in zip(r, d, strict=True)], 1)
+        s2 = np.stack([(r_j * np.square(d_j)).mean(1) for r_j, d_j in zip(r, d, strict=True)], 1)
+        safe = np.where(nk > 0, nk, 1.0)
+        shift = s1 / safe
+        var_new = np.maximum(s2 / safe - np.square(shift), floor)
+        return ll, nk, np.where(nk > 0, mean + shift, mean), np.where(nk > 0, var_new, var)
+
+    ll, w1, m1, var1 = em_pass(y, w, mean, var)
+    act = np.arange(c)  # the running chains; (w1, m1, var1, ll, y) hold only their rows
+    ll = ll.copy()
+    for _ in range(iterations):
+        ll_new, w2, m2, var2 = em_pass(y, w1, m1, var1)
+        w[act], mean[act], var[act] = w1, m1, var1
+        still = ~(ll_new - ll < tol)
+        if not still.all():
+            act, y, ll_new, w2, m2, var2 = act[still], y[still], ll_new[still], w2[still], m2[still], var2[still]
+            if act.size == 0:
+                break
+        ll, w1, m1, var1 = ll_new, w2, m2, var2
+    return w, centre[:, None] + scale[:, None] * mean, scale[:, None] * np.sqrt(var)
+
+
+def numpy_gmm_em(
+    rng: np.random.Generator, m: int, k: int, gens: int, chains: int, dtype=np.float32, iterations=100, tol=1e-6
+) -> np.ndarray:
+    """Curse of Recursion GMM chain, vectorised over chains: the project's EM in numpy (float32, as the JAX side)."""
+    w, mu, sd = (np.broadcast_to(np.asarray(a, dtype), (chains, k)) for a in GMM_TRUTH)
+    for _ in range(gens):
+        w, mu, sd = _numpy_em(_gmm_draw(rng, w, mu, sd, m, dtype), k, iterations, tol, 1e-6)
+    return mu
+
+
+def sklearn_gmm(rng: np.random.Generator, m: int, k: int, gens: int, chains: int) -> np.ndarray:
+    """The Curse of Recursion's code: per chain and generation, ``GaussianMixture(k).fit`` then ``sample(m)``.
+
+    scikit-learn's defaults (k-means init, tol 1e-3 on the lower bound, at most 100 iterations,
+    ``reg_covar`` 1e-6); float64. BLAS/OpenMP pools limited to one thread: on a loaded 2-core
+    machine sklearn's default threads oversubscribe it (measured 150 ms per fit vs 12 ms at
+    load 12), so this is sklearn's faster setting. Imported here, so a missing scikit-learn
+    fails this baseline only.
+    """
+    from sklearn.mixture import GaussianMixture
+    from threadpoolctl import threadpool_limits
+
+    w, mu, sd = (np.broadcast_to(np.asarray(a, np.float64), (chains, k)) for a in GMM_TRUTH)
+    x = _gmm_draw(rng, w, mu, sd, m, np.float64)
+    means = np.zeros((chains, k))
+    with threadpool_limits(1):
+        for _ in range(gens):
+            for c in range(chains):
+                gm = GaussianMixture(k, random_state=int(rng.integers(2**31))).fit(x[c][:, None])
+                x[c] = gm.sample(m)[0][:, 0]
+                means[c] = gm.means_[:, 0]
+    return means
+
+
 # ---------------------------------------------------------------- helpers
 
 

@@ -18,6 +18,8 @@ name                      JAX side                                              
 ``regression_np32``       the same (JAX float32 as always)                               the same in float32
 ``bayes_1000g``           Gaussian NIG posterior predictive, prior (0, 1, 2, 1), M = 100,  ``rng.standard_t`` (C, M),
                           1000 gens, 2000 chains (sample kernel: M t draws per chain)     conjugate update
+``gmm_sklearn``           GMM by EM, K = 2, M = 1000, 20 gens, 64 chains                 sklearn ``GaussianMixture`` refits
+``gmm_numpy_em``          the same, 200 gens                                             the same EM in numpy (float32)
 ========================  =============================================================  ==========================
 
 Protocol: both sides warm up (JAX compiles), then ``--repeats`` timed repeats run interleaved
@@ -65,6 +67,8 @@ TARGETS = {
     "regression_sample": 1.5,
     "regression_np32": 1.5,
     "bayes_1000g": 1.5,
+    "gmm_sklearn": 20.0,
+    "gmm_numpy_em": 2.0,
 }
 BENCHMARKS = tuple(TARGETS)
 BAYES_PRIOR = (0.0, 1.0, 2.0, 1.0)  # the default prior of gaussian_bayes
@@ -129,6 +133,8 @@ def cases(smoke: bool) -> dict[str, Case]:
             (100, BAYES_PRIOR),
             "gaussian",
         ),
+        "gmm_sklearn": Case(cfg("gmm", 20, 64, samples=1000, components=2), bf.sklearn_gmm, (1000, 2), "gmm"),
+        "gmm_numpy_em": Case(cfg("gmm", 200, 64, samples=1000, components=2), bf.numpy_gmm_em, (1000, 2), "gmm"),
     }
 
 

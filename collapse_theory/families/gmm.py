@@ -4,7 +4,7 @@ Model t + 1 is a K-component Gaussian mixture fitted by expectation-maximisation
 drawn from model t (Shumailov et al. 2024: K = 2, 1000 samples per generation, 2000+
 generations). A mixture has no finite sufficient statistic, so the statistics are the points
 themselves in a fixed-capacity buffer (:mod:`collapse_theory.families.pointset`), and ``fit``
-runs EM for every chain at once inside one ``lax.while_loop``
+runs EM for every chain at once in ``lax.while_loop``s
 (:func:`collapse_theory.families.gmm_em.em`).
 
 The EM fit (standardisation, initialisation, variance floor, stopping rule and convergence

@@ -10,6 +10,7 @@ from harness import run
 from scipy import integrate, special, stats
 
 from collapse_theory.families.gmm import METRICS, Params, gmm
+from collapse_theory.families.gmm_em import em, init_quantile
 from collapse_theory.random import bits
 from collapse_theory.testing.assertions import assert_ks, assert_mean, assert_variance
 
@@ -150,6 +151,130 @@ def test_nll_and_w2_on_fitted_states_against_adaptive_quadrature():
         r_w2, e_w2 = ref.w2_sq(g, fit)
         assert e_w2 < 1e-10 * r_w2
         assert abs(float(m["w2_sq"][i]) - r_w2) <= 1e-9 * r_w2, (i, float(m["w2_sq"][i]), r_w2)
+
+
+def _reference_em(x, pw, k, iterations, tol, floor):
+    """Textbook two-pass EM in float64 numpy (logsumexp E-step; M-step about the new means).
+
+    Same standardisation, quantile init (sorted cumulative weights), variance floor and stopping
+    rule as ``gmm_em.em``; returns (weights, means, sds) sorted by mean, and the M-steps used.
+    """
+    out = []
+    for xc, wc in zip(x, pw, strict=True):
+        centre = np.sum(wc * xc)
+        scale = np.sqrt(np.sum(wc * (xc - centre) ** 2))
+        y = (xc - centre) / scale
+        o = np.argsort(np.where(wc > 0, y, np.inf))
+        cum = np.cumsum(wc[o])
+        m = np.array([y[o][np.argmax(cum >= (j + 0.5) / k)] for j in range(k)])
+        w, var = np.full(k, 1.0 / k), np.full(k, 1.0 / k**2)
+
+        def e_step(w, m, var, y=y, wc=wc):
+            lj = np.log(w) + stats.norm.logpdf(y[:, None], m, np.sqrt(var))
+            lse = special.logsumexp(lj, axis=1)
+            return np.sum(wc * lse), np.exp(lj - lse[:, None])
+
+        ll, resp = e_step(w, m, var)
+        used = 0
+        for _ in range(iterations):
+            r = wc[:, None] * resp
+            nk = r.sum(0)
+            m = (r * y[:, None]).sum(0) / nk
+            var = np.maximum((r * (y[:, None] - m) ** 2).sum(0) / nk, floor)
+            w = nk
+            used += 1
+            ll_new, resp = e_step(w, m, var)
+            gain, ll = ll_new - ll, ll_new
+            if tol is not None and gain < tol:
+                break
+        order = np.argsort(m)
+        out.append((w[order], centre + scale * m[order], scale * np.sqrt(var[order]), used))
+    return out
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_em_matches_two_pass_reference_float64(k):
+    """The fused one-pass EM (shifted sums, K = 2 one-exp form) is the textbook EM, to rounding.
+
+    Non-uniform weights with empty slots; tol=None (exact iteration count) and tol=1e-7 (the
+    stopping iteration must agree). Relative agreement 1e-8: float64 rounding of the two
+    algebraically identical M-steps, propagated through at most 60 contracting EM steps.
+    """
+    rng = np.random.default_rng(21)
+    chains, n = 6, 300
+    means = np.array([-2.0, 0.5, 2.5])[:k]
+    x = means[rng.integers(0, k, (chains, n))] + rng.standard_normal((chains, n))
+    pw = rng.uniform(0.5, 1.5, (chains, n)) * (np.arange(n) < n - 20)
+    pw /= pw.sum(1, keepdims=True)
+    x = np.where(pw > 0, x, 0.0)
+    with jax.enable_x64(True):
+        for iterations, tol in ((7, None), (60, 1e-7)):
+            p = jax.jit(
+                lambda x, pw, it=iterations, tol=tol: em(
+                    x, pw, k=k, init="quantile", iterations=it, tol=tol, floor=1e-6, dtype=jnp.float64
+                )
+            )(jnp.asarray(x), jnp.asarray(pw))
+            ref = _reference_em(x, pw, k, iterations, tol, 1e-6)
+            for c, (w, m, s, used) in enumerate(ref):
+                np.testing.assert_allclose(np.asarray(p.weights[c]), w, rtol=1e-8)
+                np.testing.assert_allclose(np.asarray(p.means[c]), m, rtol=1e-8, atol=1e-10)
+                np.testing.assert_allclose(np.exp(np.asarray(p.log_sds[c])), s, rtol=1e-8)
+                assert float(p.iters[c]) == used, (c, float(p.iters[c]), used)
+
+
+def test_init_quantile_is_the_weighted_quantile():
+    """Bisection on ordered keys = the smallest point whose cumulative weight reaches q.
+
+    Against sorted cumulative weights in float64; points whose cumulative weight lies within
+    1e-5 of q are skipped (the bisection sums in float32, so a near-tie may go either way).
+    Signed values around 0 (including -0.0 and +0.0), empty slots, and a chain without points.
+    """
+    rng = np.random.default_rng(22)
+    chains, n, k = 40, 257, 3
+    y = (rng.standard_normal((chains, n)) * 10.0 ** rng.integers(-30, 3, (chains, n))).astype(np.float32)
+    y[:, :2] = [-0.0, 0.0]
+    pw = (rng.uniform(0.0, 1.0, (chains, n)) * (rng.uniform(size=(chains, n)) > 0.2)).astype(np.float32)
+    pw[-1] = 0.0
+    pw[:-1] /= pw[:-1].sum(1, keepdims=True)
+    got = np.asarray(jax.jit(lambda y, pw: init_quantile(y, pw, k, jnp.float32))(y, pw))
+    assert np.all(got[-1] == 0.0)
+    checked = 0
+    for c in range(chains - 1):
+        keep = pw[c] > 0
+        o = np.argsort(y[c][keep], kind="stable")
+        ys, cum = y[c][keep][o], np.cumsum(pw[c][keep][o].astype(np.float64))
+        for j in range(k):
+            q = (j + 0.5) / k
+            i = int(np.argmax(cum >= q))
+            if min(abs(cum[i] - q), abs(cum[i - 1] - q) if i else 1.0) < 1e-5:
+                continue
+            assert got[c, j] == ys[i], (c, j, got[c, j], ys[i])
+            checked += 1
+    assert checked > 0.9 * (chains - 1) * k
+
+
+@pytest.mark.parametrize("n", [400, 1000])
+def test_fit_does_not_depend_on_the_batch(n):
+    """A chain's fit is bit-identical in batches of 64, 128 and 192 chains, in any lane.
+
+    The engine's chunks are multiples of 64 lanes and the running chains are compacted into
+    fixed batches of 32, 16 and 8 lanes as they converge; this is what keeps a chain's values
+    independent of the chunk size. Overlapping components, so that iteration counts spread and
+    every compaction level runs.
+    """
+    chains = 192
+    fam = gmm((0.5, 0.5), (-1.5, 1.5), (1.0, 1.0), size=n)
+    pts = _sample(fam, chains, n, seed=23)
+    fit = jax.jit(fam.fit)
+    whole = fit(pts)
+    its = np.asarray(whole.iters)
+    assert its.max() > 2 * np.median(its)
+    perm = np.random.default_rng(0).permutation(chains)
+    for batch in (64, 128):
+        idx = perm[:batch]
+        part = fit(jax.tree_util.tree_map(lambda a, idx=idx: a[idx], pts))
+        for name, a, b in zip(whole._fields, part, whole, strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b)[idx], name)
 
 
 def test_unconvergeable_setting_is_reported():
