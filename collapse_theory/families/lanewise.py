@@ -19,6 +19,8 @@ Algorithms", 2nd ed., 2002, Thm 10.3-10.4): the Cholesky solve of ``G w = b`` re
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -38,14 +40,14 @@ def from_lanes(a: jax.Array) -> jax.Array:
     return jnp.moveaxis(a, -1, 0)
 
 
-def _factor(G: jax.Array) -> list[list[jax.Array | None]]:
+def _factor(G: jax.Array) -> list[list[Any]]:
     """Lower Cholesky factor of ``G[d, d, C]`` as a nested list of ``[C]`` entries (``None`` above).
 
     Reads only the lower triangle of ``G``. A matrix that is not positive definite gives NaN
     (the square root of a non-positive pivot), as LAPACK's ``potrf`` reports failure.
     """
     d = G.shape[0]
-    L: list[list[jax.Array | None]] = [[None] * d for _ in range(d)]
+    L: list[list[Any]] = [[None] * d for _ in range(d)]
     for j in range(d):
         s = G[j, j]
         for k in range(j):
@@ -81,7 +83,7 @@ def spd_solve(G: jax.Array, b: jax.Array) -> jax.Array:
         for k in range(i):
             s = s - L[i][k] * u[k]
         u.append(s / L[i][i])
-    w: list[jax.Array | None] = [None] * d
+    w: list[Any] = [None] * d
     for i in reversed(range(d)):
         s = u[i]
         for k in range(i + 1, d):
@@ -127,7 +129,7 @@ def gram(z: jax.Array, keep: jax.Array | None = None) -> jax.Array:
             return acc + block(jax.lax.dynamic_slice_in_dim(z, lo, BLOCK), jax.lax.dynamic_slice_in_dim(m, lo, BLOCK))
 
         acc = jax.lax.fori_loop(0, T // BLOCK, body, acc)
-    full = [[None] * p for _ in range(p)]
+    full: list[list[Any]] = [[None] * p for _ in range(p)]
     for q, (i, j) in enumerate(pairs):
         full[i][j] = full[j][i] = acc[q]
     return jnp.stack([jnp.stack(r) for r in full])

@@ -68,6 +68,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 __all__ = ["BLOCK", "ORDER", "RANGE", "Plan", "cross_entropy", "plan"]
 
@@ -183,7 +184,7 @@ def _breaks(u: jax.Array, logw: jax.Array, t: jax.Array, p: Plan) -> jax.Array:
     return jnp.sort(jnp.clip(jnp.concatenate(parts, axis=1), -RANGE, RANGE), axis=1)
 
 
-def _block(x: jax.Array, logw: jax.Array, h: jax.Array, mean: jax.Array, sd: jax.Array, p: Plan) -> jax.Array:
+def _block(x: jax.Array, logw: jax.Array, h: jax.Array, mean: ArrayLike, sd: ArrayLike, p: Plan) -> jax.Array:
     """One block: ``x, logw [B, S]``, ``h [B]``, scalars ``mean``, ``sd`` -> ``[B]``."""
     dt = x.dtype
     u = (x - mean) / sd
@@ -242,5 +243,5 @@ def cross_entropy(x: jax.Array, w: jax.Array, h: jax.Array, mean: float, sd: flo
         a = jnp.concatenate([a, jnp.broadcast_to(a[:1], (pad,) + a.shape[1:])]) if pad else a
         return a.reshape((nb, BLOCK) + a.shape[1:])
 
-    out = jax.lax.map(lambda xs: _block(*xs, mean, sd, p), (blocks(x), blocks(logw), blocks(h)))
+    out = jax.lax.map(lambda xs: _block(xs[0], xs[1], xs[2], mean, sd, p), (blocks(x), blocks(logw), blocks(h)))
     return out.reshape(nb * BLOCK)[:c]
