@@ -86,6 +86,7 @@ import numpyro.distributions as dist
 
 from collapse_theory.families import pointset
 from collapse_theory.families.base import Family
+from collapse_theory.families.kde_bandwidth import rule_bandwidth
 from collapse_theory.families.spec import (
     BuildContext,
     ConfigError,
@@ -136,52 +137,6 @@ def slot_weights(p: Params) -> jax.Array:
     wa = w / jnp.maximum(k, 1.0)
     wb = (1.0 - w) / jnp.maximum(n - k, 1.0)
     return jnp.where(j < n, jnp.where(j < k, wa, wb), 0.0).astype(p.points.x.dtype)
-
-
-def _weighted_quartiles(x: jax.Array, mask: jax.Array, w: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """First and third quartiles per chain, linear between order statistics (see module doc).
-
-    Points of weight 0 are dropped first: with them, the plotting positions ``C_i - w_i`` would
-    give a zero-weight point the position of its neighbour, and the interpolation would run
-    through it (the conformance check "fit honours the weights" caught this: synthetic points
-    at real weight 1 moved Silverman's bandwidth).
-    """
-    mask = mask & (w > 0)
-    n = jnp.sum(mask, axis=1)
-    order = jnp.argsort(jnp.where(mask, x, jnp.inf), axis=1)
-    xs = jnp.take_along_axis(jnp.where(mask, x, 0.0), order, axis=1)
-    ws = jnp.take_along_axis(jnp.where(mask, w, 0.0), order, axis=1)
-    raw = jnp.cumsum(ws, axis=1) - ws
-    last = jnp.maximum(n - 1, 0)[:, None]
-    denom = jnp.take_along_axis(raw, last, axis=1)
-    pos = raw / jnp.where(denom > 0, denom, 1.0)
-    pos = jnp.where(jnp.arange(x.shape[1])[None, :] < n[:, None], pos, jnp.inf)
-
-    def quantile(q):
-        lo = jnp.clip(jnp.sum(pos <= q, axis=1, keepdims=True) - 1, 0, jnp.maximum(n - 2, 0)[:, None])
-        hi = jnp.minimum(lo + 1, last)
-        p_lo, p_hi = jnp.take_along_axis(pos, lo, axis=1), jnp.take_along_axis(pos, hi, axis=1)
-        gap = p_hi - p_lo
-        frac = jnp.clip((q - p_lo) / jnp.where(gap > 0, gap, 1.0), 0.0, 1.0)
-        x_lo, x_hi = jnp.take_along_axis(xs, lo, axis=1), jnp.take_along_axis(xs, hi, axis=1)
-        return (x_lo + frac * (x_hi - x_lo))[:, 0]
-
-    return quantile(0.25), quantile(0.75)
-
-
-def _rule_bandwidth(rule: str, x: jax.Array, mask: jax.Array, w: jax.Array) -> jax.Array:
-    """Scott's or Silverman's bandwidth of the weighted sample (module docstring)."""
-    w = jnp.where(mask, w, 0.0)
-    mean = jnp.sum(w * x, axis=1)
-    m2 = jnp.sum(w * jnp.square(jnp.where(mask, x - mean[:, None], 0.0)), axis=1)
-    sum_w2 = jnp.sum(jnp.square(w), axis=1)
-    var = jnp.where(sum_w2 < 1.0, m2 / jnp.where(sum_w2 < 1.0, 1.0 - sum_w2, 1.0), 0.0)
-    sd = jnp.sqrt(var)
-    shrink = sum_w2**0.2  # n_eff^(-1/5), n_eff = 1 / sum w_i^2 (Kish)
-    if rule == "scott":
-        return 1.059 * sd * shrink
-    q1, q3 = _weighted_quartiles(x, mask, w)
-    return 0.9 * jnp.minimum(sd, (q3 - q1) / 1.34) * shrink
 
 
 def kde(
@@ -301,7 +256,7 @@ def kde(
 
     def bandwidth_of(s: pointset.Points, w):
         if isinstance(bandwidth, str):
-            return _rule_bandwidth(bandwidth, s.x, pointset.mask(s), w).astype(dtype)
+            return rule_bandwidth(bandwidth, s.x, pointset.mask(s), w).astype(dtype)
         return jnp.full(s.n.shape, bandwidth, dtype)
 
     def fit(s):

@@ -239,7 +239,7 @@ def test_bad_input(kwargs):
 
 def test_zero_weight_points_do_not_move_the_quartiles():
     """Silverman's IQR from a weighted sample ignores points of weight 0 (no interpolation through them)."""
-    from collapse_theory.families.kde import _weighted_quartiles
+    from collapse_theory.families.kde_bandwidth import weighted_quartiles as _weighted_quartiles
 
     with jax.enable_x64(True):
         x = jnp.asarray([[0.3, -1.2, 2.5, 0.9, -0.4, 7.0, -6.0, 1.7]])
