@@ -349,6 +349,12 @@ def header(smoke: bool, repeats: int) -> dict:
     }
 
 
+def emit(obj: dict) -> None:
+    """Print one JSON line; non-finite floats become ``null`` (standard JSON)."""
+    obj = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in obj.items()}
+    print(json.dumps(obj), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny workloads (CI): every code path, meaningless ratios")
@@ -360,10 +366,6 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats if args.repeats is not None else (2 if args.smoke else 3)
     if repeats < 1:
         parser.error("--repeats must be at least 1")
-
-    def emit(obj: dict) -> None:
-        obj = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in obj.items()}
-        print(json.dumps(obj), flush=True)
 
     cache = tempfile.mkdtemp(prefix="bench_engine_jax_cache_")
     try:

@@ -37,8 +37,6 @@ Usage: python benchmarks/bench_families.py [--smoke] [--repeats R] [--only NAME 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import shutil
 import sys
@@ -444,9 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     if repeats < 1:
         parser.error("--repeats must be at least 1")
 
-    def emit(obj: dict) -> None:
-        obj = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in obj.items()}
-        print(json.dumps(obj), flush=True)
+    emit = be.emit
 
     cache = tempfile.mkdtemp(prefix="bench_families_jax_cache_")
     try:

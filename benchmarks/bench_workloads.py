@@ -37,8 +37,6 @@ Usage: python benchmarks/bench_workloads.py [--smoke] [--repeats R] [--only NAME
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import shutil
 import sys
@@ -172,9 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if repeats < 1:
         parser.error("--repeats must be at least 1")
 
-    def emit(obj: dict) -> None:
-        obj = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in obj.items()}
-        print(json.dumps(obj), flush=True)
+    emit = be.emit
 
     errors = 0
     cache = tempfile.mkdtemp(prefix="bench_workloads_jax_cache_")

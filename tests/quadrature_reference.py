@@ -83,12 +83,18 @@ def quad_pieces(f, edges, scale: float) -> tuple[float, float]:
     return total, err
 
 
-def cross_entropy(g: Mix, p: Mix) -> tuple[float, float]:
-    """``E_{X ~ G}[-log P(X)]`` and its error estimate (over ``G``'s components +-40 sds)."""
-    gw, gm, gs = g
+def _pieces(g: Mix, p: Mix) -> np.ndarray:
+    """The breaks of :func:`breaks` within ``G``'s components +-40 sds (the integration range)."""
+    _, gm, gs = g
     lo, hi = float(np.min(gm - 40 * gs)), float(np.max(gm + 40 * gs))
     edges = breaks(g, p, extra=(lo, hi))
-    edges = edges[(edges >= lo) & (edges <= hi)]
+    return edges[(edges >= lo) & (edges <= hi)]
+
+
+def cross_entropy(g: Mix, p: Mix) -> tuple[float, float]:
+    """``E_{X ~ G}[-log P(X)]`` and its error estimate (over ``G``'s components +-40 sds)."""
+    gw, gm, _ = g
+    edges = _pieces(g, p)
 
     def f(x):
         return -math.exp(log_pdf(x, g)) * log_pdf(x, p)
@@ -98,10 +104,7 @@ def cross_entropy(g: Mix, p: Mix) -> tuple[float, float]:
 
 def kl(g: Mix, p: Mix) -> tuple[float, float]:
     """``KL(G || P)`` as ``int g (log g - log p)`` on the same pieces (no cancellation of two integrals)."""
-    gw, gm, gs = g
-    lo, hi = float(np.min(gm - 40 * gs)), float(np.max(gm + 40 * gs))
-    edges = breaks(g, p, extra=(lo, hi))
-    edges = edges[(edges >= lo) & (edges <= hi)]
+    edges = _pieces(g, p)
 
     def f(x):
         lg = log_pdf(x, g)
