@@ -4,7 +4,10 @@ With the MLE, recursive fitting is exactly the neutral haploid Wright-Fisher mod
 size M: the counts of generation n + 1 are Multinomial(M, p_n). The exact kernel draws those
 counts directly (conditional binomials, :mod:`collapse_theory.random.binomial`); from
 ``LIVE_MIN_STATES`` states on, only the nodes of the binary tree that split live states are drawn,
-so its cost follows the surviving alleles (:func:`~collapse_theory.random.live_multinomial.live_multinomial`). The sample kernel draws M
+so its cost follows the surviving alleles (:func:`~collapse_theory.random.live_multinomial.live_multinomial`). Under replace the
+MLE also keeps its states in slot order, survivors first (dead states stay dead), so the tree is
+walked only over the occupied slots
+(:func:`~collapse_theory.random.prefix_multinomial.prefix_multinomial`). The sample kernel draws M
 categorical labels by inversion and counts them.
 
 References:
@@ -40,8 +43,9 @@ from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 from collapse_theory.random.live_multinomial import live_multinomial
 from collapse_theory.random.multinomial import multinomial
+from collapse_theory.random.prefix_multinomial import prefix_multinomial, tree_height
 
-__all__ = ["CategoricalSpec", "PROB_TOLERANCE", "Params", "Stats", "categorical"]
+__all__ = ["CategoricalSpec", "PROB_TOLERANCE", "Params", "Stats", "categorical", "state_probs"]
 
 PROB_TOLERANCE = 1e-6
 """Probabilities must sum to 1 within this absolute tolerance; they are then renormalised in float64."""
@@ -50,20 +54,88 @@ KERNELS = ("exact", "sample")
 LIVE_MIN_STATES = 17
 """From this many states the exact kernel draws only the live support (:func:`~collapse_theory.random.live_multinomial.live_multinomial`,
 compiled once per tree depth); below, the fixed binary tree of
-:func:`collapse_theory.random.multinomial.multinomial` (one compiled binomial) is cheaper."""
+:func:`collapse_theory.random.multinomial.multinomial` (one compiled binomial) is cheaper. From
+this many states the MLE under replace also keeps its states in slot order
+(:func:`~collapse_theory.random.prefix_multinomial.prefix_multinomial`)."""
+PREFIX_MAX_SPAN = 64
+"""In slot order, batches whose survivors fit in this many slots draw by the prefix tree (one
+compiled binomial, dense over the slots); wider ones by the paged live tree. Both key a node by
+its height and index, so a chain's counts do not depend on which serves its batch (tested)."""
+REPACK_EVERY = 8
+"""Generations between the moves of the surviving states to the front of the slots (a partition
+costs about a draw at full width); the same generations for every chain."""
+_ONEHOT_WIDTH = 16
+"""Slot partitions up to this width permute by one-hot sums (fused), wider ones by a scatter."""
 
 
 class Params(NamedTuple):
-    """Fitted probabilities ``probs[C, K]``."""
+    """Fitted probabilities ``probs[C, K]``.
+
+    In slot order (``states`` given; the exact MLE kernel under replace) ``probs[c, j]`` is the
+    probability of state ``states[c, j]`` and slots from ``span[c]`` on have probability 0; every
+    ``REPACK_EVERY`` generations (``age`` counts them) the surviving states move to the front
+    (:func:`state_probs` gives the probabilities in state order).
+    """
 
     probs: jax.Array
+    states: jax.Array | None = None
+    span: jax.Array | None = None
+    age: jax.Array | None = None
 
 
 class Stats(NamedTuple):
-    """Sample size ``n[C]`` and per-state counts ``counts[C, K]`` (floats holding integers)."""
+    """Sample size ``n[C]`` and per-state counts ``counts[C, K]`` (floats holding integers), in
+    slot order when ``states`` is given (as :class:`Params`).
+    """
 
     n: jax.Array
     counts: jax.Array
+    states: jax.Array | None = None
+    span: jax.Array | None = None
+    age: jax.Array | None = None
+
+
+def state_probs(p: Params) -> jax.Array:
+    """``p.probs`` in state order (``[C, K]``), whatever the layout."""
+    return _in_state_order(p.probs, p.states)
+
+
+def _in_state_order(x, states):
+    if states is None:
+        return x
+    rows = jnp.arange(x.shape[0])[:, None]
+    return jnp.zeros_like(x).at[rows, states].set(x)
+
+
+def _repack_width(counts, states, W: int):
+    """Stable partition of slots ``[0, W)`` (the others hold no draws): occupied slots first."""
+    C = counts.shape[0]
+    c, s = counts[:, :W], states[:, :W]
+    live = c > 0.0
+    filled = jnp.sum(live, axis=1, dtype=jnp.int32)
+    dst = jnp.where(
+        live,
+        jnp.cumsum(live, axis=1, dtype=jnp.int32) - 1,
+        filled[:, None] + jnp.cumsum(~live, axis=1, dtype=jnp.int32) - 1,
+    )
+    if W <= _ONEHOT_WIDTH:  # a permutation by one-hot sums: fused, no scatter
+        hit = dst[:, :, None] == jnp.arange(W, dtype=jnp.int32)
+        c = jnp.sum(jnp.where(hit, c[:, :, None], 0.0), axis=1)
+        s = jnp.sum(jnp.where(hit, s[:, :, None], 0), axis=1)
+    else:
+        rows = jnp.arange(C)[:, None]
+        c = jnp.zeros_like(c).at[rows, dst].set(c, unique_indices=True)
+        s = jnp.zeros_like(s).at[rows, dst].set(s, unique_indices=True)
+    return counts.at[:, :W].set(c), states.at[:, :W].set(s), jnp.maximum(filled, 1)
+
+
+def _repack(counts, states, span):
+    """Move the occupied slots of ``counts`` (all below ``span``) to the front, keeping their order."""
+    K = counts.shape[1]
+    D = tree_height(K)
+    b = jnp.maximum(1, jnp.sum(jnp.asarray([2**h for h in range(D)], jnp.int32) < jnp.max(span)))
+    branches = [lambda c, s, h=h: _repack_width(c, s, min(2**h, K)) for h in range(1, D + 1)]
+    return jax.lax.switch(b - 1, branches, counts, states)
 
 
 def _labels(key, chains, probs, capacity, dtype):
@@ -76,7 +148,12 @@ def _labels(key, chains, probs, capacity, dtype):
 
 
 def categorical(
-    probs, estimator: str = "mle", smoothing: float = 1.0, kernel: str = "exact", dtype=jnp.float32
+    probs,
+    estimator: str = "mle",
+    smoothing: float = 1.0,
+    kernel: str = "exact",
+    dtype=jnp.float32,
+    slots: bool = False,
 ) -> Family:
     """Build the categorical family.
 
@@ -86,32 +163,73 @@ def categorical(
         smoothing: the pseudo-count ``a`` of the Laplace estimator.
         kernel: ``"exact"`` (multinomial counts) or ``"sample"`` (draw labels and count).
         dtype: float32 or float64.
+        slots: keep parameters and counts in slot order (:class:`Params`), surviving states first,
+            so the exact kernel's cost follows the survivors
+            (:func:`~collapse_theory.random.prefix_multinomial.prefix_multinomial`). For the MLE
+            with the exact kernel, whose dead states stay dead; the results are the same law in
+            another random stream. Merges and weighted fits work in state order.
 
     """
     p0 = np.asarray(probs, dtype=np.float64)
     k = p0.shape[0]
     a = float(smoothing) if estimator == "laplace" else 0.0
+    if slots and (estimator != "mle" or kernel != "exact"):
+        raise ValueError("slot order is for the MLE with the exact kernel")
+    order0 = np.argsort(p0 <= 0.0, kind="stable").astype(np.int32)  # surviving states first
+    span0 = int(np.sum(p0 > 0.0))
+    identity = np.arange(k, dtype=np.int32)
+
+    def layout(c, states, span):
+        if not slots:
+            return {}
+        return dict(
+            states=jnp.broadcast_to(jnp.asarray(states, jnp.int32), (c, k)),
+            span=jnp.full((c,), span, jnp.int32),
+            age=jnp.zeros((c,), jnp.int32),
+        )
 
     def truth(c):
-        return Params(jnp.broadcast_to(jnp.asarray(p0, dtype), (c, k)))
+        p = p0[order0] if slots else p0
+        return Params(jnp.broadcast_to(jnp.asarray(p, dtype), (c, k)), **layout(c, order0, span0))
 
     def empty(c):
-        return Stats(jnp.zeros((c,), dtype), jnp.zeros((c, k), dtype))
+        return Stats(jnp.zeros((c,), dtype), jnp.zeros((c, k), dtype), **layout(c, identity, k))
+
+    def in_state_order(s):
+        """Statistics in state order (the identity slot order when slots are kept)."""
+        if not slots:
+            return s
+        c = s.n.shape[0]
+        return Stats(s.n, _in_state_order(s.counts, s.states), **layout(c, identity, k))
 
     def draw_exact(key, chains, p, n, capacity):
         del capacity
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
+        if slots:
+            key = bits.fold(key, tags.CATEGORICAL_SLOTS)
+            counts = jax.lax.cond(
+                jnp.max(p.span) <= PREFIX_MAX_SPAN,
+                lambda: prefix_multinomial(key, chains, n, p.probs, p.span, dtype),
+                lambda: live_multinomial(key, chains, n, p.probs, dtype),
+            ).astype(dtype)
+            packed = jax.lax.cond(
+                jnp.max(p.age) % REPACK_EVERY == 0,
+                lambda: _repack(counts, p.states, p.span),
+                lambda: (counts, p.states, p.span),
+            )
+            return Stats(n, *packed, age=p.age + 1)
         sampler = live_multinomial if k >= LIVE_MIN_STATES else multinomial
         counts = sampler(bits.fold(key, tags.CATEGORICAL_COUNTS), chains, n, p.probs, dtype)
         return Stats(n, counts.astype(dtype))
 
     def points(key, chains, p, capacity):
-        return _labels(key, chains, p.probs, capacity, dtype)
+        labels = _labels(key, chains, p.probs, capacity, dtype)
+        return labels if p.states is None else jnp.take_along_axis(p.states, labels, axis=1)
 
     def points_stats(labels, mask):
         onehot = (labels[..., None] == jnp.arange(k)) & mask[..., None]
         counts = jnp.sum(onehot, axis=1).astype(dtype)
-        return Stats(jnp.sum(mask, axis=1).astype(dtype), counts)
+        return Stats(jnp.sum(mask, axis=1).astype(dtype), counts, **layout(labels.shape[0], identity, k))
 
     def draw_sample(key, chains, p, n, capacity):
         n = jnp.broadcast_to(jnp.asarray(n, dtype), chains.shape)
@@ -122,24 +240,26 @@ def categorical(
         return Stats(n, counts)
 
     def merge(x, y):
-        return Stats(x.n + y.n, x.counts + y.counts)
+        x, y = in_state_order(x), in_state_order(y)
+        return x._replace(n=x.n + y.n, counts=x.counts + y.counts)
 
     def fit(s):
-        return Params((s.counts + a) / (s.n + k * a)[:, None])
+        return Params((s.counts + a) / (s.n + k * a)[:, None], s.states, s.span, s.age)
 
     def fit_weighted(real, synth, w):
+        real, synth = in_state_order(real), in_state_order(synth)
         w = jnp.where(real.n == 0, 0.0, jnp.where(synth.n == 0, 1.0, w))
         fr = real.counts / jnp.maximum(real.n, 1.0)[:, None]
         fs = synth.counts / jnp.maximum(synth.n, 1.0)[:, None]
         pw = w[:, None] * fr + (1.0 - w)[:, None] * fs
         n = (real.n + synth.n)[:, None]
-        return Params((pw * n + a) / (n + k * a))
+        return Params((pw * n + a) / (n + k * a), real.states, real.span, real.age)
 
     def metrics(p):
-        return cm.metrics(p.probs, jnp.asarray(p0, dtype))
+        return cm.metrics(state_probs(p), jnp.asarray(p0, dtype))
 
     def distribution(p):
-        return dist.Categorical(probs=p.probs)
+        return dist.Categorical(probs=state_probs(p))
 
     return Family(
         name="categorical",
@@ -235,8 +355,16 @@ class CategoricalSpec(FamilySpec):
         """The family, with its biased sampler under a temperature or nucleus."""
         assert self.probs is not None, "validate the spec first"
         smoothing = self.smoothing if self.smoothing is not None else 1.0
-        fam = categorical(self.probs, self.estimator, smoothing, self.kernel, ctx.dtype)
-        if self.temperature == 1.0 and self.top_p == 1.0:
+        plain = self.temperature == 1.0 and self.top_p == 1.0
+        slots = (
+            plain
+            and ctx.scenario == "replace"
+            and self.estimator == "mle"
+            and self.kernel == "exact"
+            and len(self.probs) >= LIVE_MIN_STATES
+        )
+        fam = categorical(self.probs, self.estimator, smoothing, self.kernel, ctx.dtype, slots=slots)
+        if plain:
             return fam
         from collapse_theory.errors.sampling import biased_sampler, temperature_probs, top_p_probs
 

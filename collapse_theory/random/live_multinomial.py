@@ -22,7 +22,7 @@ from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 from collapse_theory.random.binomial import _prefix_count
 
-__all__ = ["live_multinomial"]
+__all__ = ["live_multinomial", "paged_binomial"]
 
 
 _INV_MEAN = 10.0  # n q below this: inversion; BTRS (valid for n q >= 10) above
@@ -133,7 +133,9 @@ def live_multinomial(key, chains, n, probs, dtype):
     exactly ``L - 1`` random nodes. At each depth those nodes, over all chains, are compacted and
     drawn in pages, as many as they fill: the work follows the live support, as numpy's sequential
     multinomial does when states die out. Node ``(d, i)`` of chain ``c`` draws from the lane
-    stream ``(threefry(key, d, MULTINOMIAL_TREE), c, i)``, so a chain's counts depend only on the
+    stream ``(threefry(key, D - d, MULTINOMIAL_TREE), c, i)`` (keyed by its height ``D - d``, as
+    :func:`~collapse_theory.random.prefix_multinomial.prefix_multinomial`, which then draws the
+    same counts whenever a chain's mass lies in its first slots), so a chain's counts depend only on the
     key, its index and its probabilities (not on the batch or on which page served a node).
 
     References:
@@ -158,7 +160,9 @@ def live_multinomial(key, chains, n, probs, dtype):
         random = (m > 0.0) & (a > 0.0) & (b > 0.0)
         fixed = jnp.where(b > 0.0, 0.0, m)  # all draws go where the mass is
         p = jnp.where(random, a / jnp.where(random, a + b, 1.0), 0.0)
-        lane_key = jnp.stack(bits.threefry2x32(key, jnp.uint32(d), jnp.uint32(tags.MULTINOMIAL_TREE)))
+        # keyed by the node's height D - d (as random.prefix_multinomial), so a tree over
+        # fewer slots draws the same numbers for the same nodes
+        lane_key = jnp.stack(bits.threefry2x32(key, jnp.uint32(D - d), jnp.uint32(tags.MULTINOMIAL_TREE)))
         x = _paged_nodes(lane_key, chains, random, m, p, dtype)
         x = jnp.where(random, x, fixed)
         m = jnp.stack([x, m - x], axis=2).reshape(C, 2 * w)
@@ -168,20 +172,26 @@ def live_multinomial(key, chains, n, probs, dtype):
 def _paged_nodes(key, chains, random, m, p, dtype):
     """Binomial(m, p) on the nodes ``random[C, W]`` (0 elsewhere), compacted into pages."""
     C, W = m.shape
-    L = C * W
+    cf = jnp.repeat(chains.astype(jnp.uint32), W)
+    jf = jnp.tile(jnp.arange(W, dtype=jnp.uint32), C)
+    return paged_binomial(key, cf, jf, m.reshape(-1), p.reshape(-1), random.reshape(-1), dtype).reshape(C, W)
+
+
+def paged_binomial(key, c, j, m, p, random, dtype):
+    """Binomial(m, p) on the 1-D lanes where ``random`` holds (0 elsewhere), lane ``l`` drawing
+    from the stream of chain ``c[l]``, slot ``j[l]``: those lanes are compacted and drawn in pages
+    (as many as they fill), so the work follows their number, not the lanes'.
+    """
+    L = m.shape[0]
     page = _page_size(L)
     slots = -(-L // page) * page
-    flat = random.reshape(-1)
-    rank = _prefix_count(flat.astype(jnp.float32)).astype(jnp.int32)
+    rank = _prefix_count(random.astype(jnp.float32)).astype(jnp.int32)
     order = (
         jnp.full((slots,), L, jnp.int32)
-        .at[jnp.where(flat, rank - 1, slots)]
+        .at[jnp.where(random, rank - 1, slots)]
         .set(jnp.arange(L, dtype=jnp.int32), mode="drop")
     )
     pages = (rank[-1] + page - 1) // page
-    mf, pf = m.reshape(-1), p.reshape(-1)
-    cf = jnp.repeat(chains.astype(jnp.uint32), W)
-    jf = jnp.tile(jnp.arange(W, dtype=jnp.uint32), C)
 
     def body(i, out):
         idx = jax.lax.dynamic_slice_in_dim(order, i * page, page)
@@ -189,8 +199,8 @@ def _paged_nodes(key, chains, random, m, p, dtype):
         safe = jnp.minimum(idx, L - 1)
         # Materialised: a gather inside the sampler's fusions would slow them several-fold.
         lanes = _binomial._materialize(
-            (cf[safe], jf[safe], jnp.where(ok, mf[safe], 0.0), jnp.where(ok, pf[safe], 0.0)), i < 0
+            (c[safe], j[safe], jnp.where(ok, m[safe], 0.0), jnp.where(ok, p[safe], 0.0)), i < 0
         )
         return out.at[idx].set(_binomial_flat(key, *lanes, dtype), mode="drop")
 
-    return jax.lax.fori_loop(0, pages, body, jnp.zeros((L,), dtype)).reshape(C, W)
+    return jax.lax.fori_loop(0, pages, body, jnp.zeros((L,), dtype))

@@ -38,6 +38,7 @@ __all__ = [
     "NAIVE_ROUND_SUM",
     "CATEGORICAL_COUNTS",
     "CATEGORICAL_POINTS",
+    "CATEGORICAL_SLOTS",
     "KDE_GROUP",
     "KDE_INDEX",
     "KDE_NOISE",
@@ -94,6 +95,8 @@ NAIVE_POINTS, NAIVE_ROUND_X, NAIVE_ROUND_STATS, NAIVE_ROUND_MERGE = 3, 21, 22, 2
 NAIVE_ROUND_SUM = NAIVE_ROUND_X + 0x100
 """The rounding of ``mu + round(sigma z)`` (after ``NAIVE_ROUND_X`` rounded the product)."""
 CATEGORICAL_COUNTS, CATEGORICAL_POINTS = 1, 2
+CATEGORICAL_SLOTS = 3
+"""Counts of the slot-ordered categorical kernel (:mod:`collapse_theory.random.prefix_multinomial`)."""
 KDE_GROUP, KDE_INDEX, KDE_NOISE = 1, 2, 3
 KDE_POINT = 4
 """float32 KDE draws: one Threefry block per point, word 0 the slot index, word 1 the noise (float64: KDE_INDEX, KDE_NOISE)."""
