@@ -70,17 +70,23 @@ _BLOCK = 8
 """Lanes per block of the compacted retries."""
 
 
-def _fill(key, chains, d, c, log_d, logg, dtype):
+def _bad_blocks(logg):
+    """``bool[ceil(L / _BLOCK)]``: the blocks of lanes holding a NaN."""
+    L = logg.shape[0]
+    nb = -(-L // _BLOCK)
+    return jnp.any(jnp.pad(jnp.isnan(logg), (0, nb * _BLOCK - L)).reshape(nb, _BLOCK), axis=1)
+
+
+def _fill(key, chains, d, c, log_d, logg, bad, dtype):
     """``logg`` with every NaN lane replaced by the lane's first accepted attempt 1, 2, ...
 
-    The blocks holding a NaN are gathered into a buffer of ``size`` blocks (about 1/16 of the
-    lanes) that retries until all its lanes accept; blocks beyond the buffer (more than ~1/16 of
-    the blocks rejected at once) are served by a full-width loop.
+    ``bad`` flags the blocks holding a NaN (:func:`_bad_blocks`). They are gathered into a
+    buffer of ``size`` blocks (about 1/16 of the lanes) that retries until all its lanes accept;
+    blocks beyond the buffer (more than ~1/16 of the blocks rejected at once) are served by a
+    full-width loop.
     """
-    L = chains.shape[0]
-    nb = -(-L // _BLOCK)
+    L, nb = chains.shape[0], bad.shape[0]
     size = min(nb, max(8, nb // 16))
-    bad = jnp.any(jnp.pad(jnp.isnan(logg), (0, nb * _BLOCK - L)).reshape(nb, _BLOCK), axis=1)
     rank = _prefix_count(bad.astype(jnp.float32)).astype(jnp.int32)
     slot = jnp.where(bad, rank - 1, size)
     blocks = jnp.full((size,), nb, jnp.int32).at[slot].set(jnp.arange(nb, dtype=jnp.int32), mode="drop")
@@ -92,9 +98,8 @@ def _fill(key, chains, d, c, log_d, logg, dtype):
     done = ~valid | ~jnp.isnan(sub_lg)
     sub_lg = _retry(key, chains[safe], *sub, done, jnp.where(valid, sub_lg, 0.0), dtype)
     logg = logg.at[jnp.where(valid, lanes, L)].set(sub_lg, mode="drop")
-    left = jnp.isnan(logg)
     return jax.lax.cond(
-        jnp.any(left), lambda lg: _retry(key, chains, d, c, log_d, ~left, lg, dtype), lambda lg: lg, logg
+        rank[-1] > size, lambda lg: _retry(key, chains, d, c, log_d, ~jnp.isnan(lg), lg, dtype), lambda lg: lg, logg
     )
 
 
@@ -103,7 +108,7 @@ def log_gamma(
     chains: jax.Array,
     shape: jax.Array,
     dtype=jnp.float32,
-    first: jax.Array | tuple[jax.Array, ...] | None = None,
+    first: jax.Array | tuple[bits.KeyPair, int] | None = None,
 ) -> jax.Array:
     """Logarithm of one Gamma(shape, 1) variate per chain, exact in law.
 
@@ -113,10 +118,11 @@ def log_gamma(
         shape: ``float[C]`` (or scalar) shape parameters, ``>= 0``. Shape 0 gives ``-inf``
             (the degenerate Gamma(0) = 0, e.g. chi-square with 0 degrees of freedom).
         dtype: float32 or float64.
-        first: optional uniforms for attempt 0 (x, u, boost), as ``float[C, 3]`` or as three
-            ``float[C]`` columns, so a caller can take them from one bit request together with
-            its own draws; by default they are drawn from ``key``
-            (``bits.uniform(key, chains, 3, dtype)``).
+        first: the uniforms (x, u, boost) of attempt 0, so that a caller can take them from one
+            bit request together with its own draws: ``float[C, 3]``, or a pair ``(k, j)``
+            meaning columns ``j, j + 1, j + 2`` of ``bits.uniform(k, chains, j + 3, dtype)``
+            (computed where they are read, so no hash output is kept in memory). Default
+            ``(key, 0)``.
 
     Returns:
         ``float[C]`` of log-gamma variates.
@@ -125,10 +131,18 @@ def log_gamma(
     n = chains.shape[0]
     # A scalar shape stays scalar, so d, c and log d are computed once, not once per lane.
     shape = jnp.asarray(shape, dtype)
-    if first is None:
-        first = bits.uniform_columns(key, chains, UNIFORMS_PER_DRAW, dtype)
-    elif not isinstance(first, tuple):
-        first = tuple(first[:, i] for i in range(UNIFORMS_PER_DRAW))
+    first = (key, 0) if first is None else first
+    if isinstance(first, tuple):
+        fkey, j = first
+
+        def column(i):
+            return bits.uniform_columns(fkey, chains, j + UNIFORMS_PER_DRAW, dtype)[j + i]
+    else:
+        arr = first
+
+        def column(i):
+            return arr[:, i]
+
     if n == 0:
         return jnp.zeros((0,), dtype)
     boost = shape < 1.0
@@ -136,16 +150,15 @@ def log_gamma(
     d = a - 1.0 / 3.0
     c = 1.0 / jnp.sqrt(9.0 * d)
     log_d = jnp.log(d)
-    accept, logg = _accept(first[0], first[1], d, c, log_d)
+    accept, logg = _accept(column(0), column(1), d, c, log_d)
     # One output per lane, in memory: its readers must not re-evaluate the fused attempt.
     logg = materialize(jnp.where(accept, logg, jnp.nan), chains[0] > chains[0])
-    logg = jax.lax.cond(
-        jnp.any(jnp.isnan(logg)), lambda lg: _fill(key, chains, d, c, log_d, lg, dtype), lambda lg: lg, logg
-    )
+    bad = _bad_blocks(logg)
+    logg = jax.lax.cond(jnp.any(bad), lambda lg: _fill(key, chains, d, c, log_d, lg, bad, dtype), lambda lg: lg, logg)
 
     def boosted(lg):
         safe_shape = jnp.where(boost & (shape > 0), shape, 1.0)
-        return jnp.where(boost, lg + jnp.log(first[2]) / safe_shape, lg)
+        return jnp.where(boost, lg + jnp.log(column(2)) / safe_shape, lg)
 
     logg = jax.lax.cond(jnp.any(boost), boosted, lambda lg: lg, logg)
     return jnp.where(shape > 0, logg, -jnp.inf)  # broadcasts a scalar shape
@@ -156,7 +169,7 @@ def log_chi2(
     chains: jax.Array,
     dof: jax.Array,
     dtype=jnp.float32,
-    first: jax.Array | tuple[jax.Array, ...] | None = None,
+    first: jax.Array | tuple[bits.KeyPair, int] | None = None,
 ) -> jax.Array:
     """Logarithm of one chi-square(dof) variate per chain (``dof >= 0``; 0 gives ``-inf``).
 

@@ -115,11 +115,12 @@ def gaussian(
     def draw_exact(key, chains, p, n, capacity):
         del capacity
         n = jnp.asarray(n, dtype)  # a scalar M_t stays scalar: the chi-square's constants once
-        # One bit request: the mean's normal and the chi-square's first attempt, as columns.
-        u = bits.uniform_columns(bits.fold(key, tags.GAUSSIAN_NORMAL), chains, 1 + gamma.UNIFORMS_PER_DRAW, dtype)
-        log_chi2 = gamma.log_chi2(bits.fold(key, tags.GAUSSIAN_CHI2), chains, jnp.maximum(n - 1.0, 0.0), dtype, u[1:])
-        sigma = jnp.exp(p.log_sigma)
-        mean = p.mu + sigma * bits.to_normal(u[0]) * jax.lax.rsqrt(jnp.maximum(n, 1.0))
+        # One bit request: the chi-square's first attempt (columns 0-2: x and u share a Threefry
+        # block, the rarely used boost shares the other with the mean's normal, column 3).
+        k = bits.fold(key, tags.GAUSSIAN_NORMAL)
+        log_chi2 = gamma.log_chi2(bits.fold(key, tags.GAUSSIAN_CHI2), chains, jnp.maximum(n - 1.0, 0.0), dtype, (k, 0))
+        z = bits.to_normal(bits.uniform_columns(k, chains, 4, dtype)[3])
+        mean = p.mu + jnp.exp(p.log_sigma) * z * jax.lax.rsqrt(jnp.maximum(n, 1.0))
         return Stats(jnp.broadcast_to(n, chains.shape), mean, 2.0 * p.log_sigma + log_chi2)
 
     def draw_population(key, chains, p, n, capacity):
