@@ -17,7 +17,8 @@ a = 4.5, 0.09 % at a = 49.5), but with 10^4 lanes some lane rejects in almost ev
 retries run on a compacted buffer: the blocks of ``_BLOCK`` lanes holding a rejection (found by a
 prefix count over blocks, cheaper than compacting single lanes), and a full-width ``while_loop``
 catches the (very rare) overflow. Every lane keeps its first accepted attempt whichever path
-serves it, so the values are the same bit for bit (tested against a plain full-width loop).
+serves it (tested against a plain full-width loop: the same values up to float rounding, as
+XLA:CPU may contract a multiply-add in one program and not in the other).
 """
 
 from __future__ import annotations
