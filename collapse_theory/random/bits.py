@@ -26,6 +26,7 @@ __all__ = [
     "fold",
     "words",
     "uniform",
+    "uniform_columns",
     "normal",
     "to_normal",
     "words_lanes",
@@ -101,10 +102,13 @@ def _to_unit(w: jax.Array, dtype) -> jax.Array:
     two words (the last axis of ``w`` must then have even length).
     """
     if jnp.dtype(dtype) == jnp.float64:
-        hi = (w[..., 0::2] >> 6).astype(jnp.float64)  # 26 bits
-        lo = (w[..., 1::2] >> 6).astype(jnp.float64)  # 26 bits
-        return (hi * 2.0**26 + lo + 0.5) * 2.0**-52
+        return _unit64(w[..., 0::2], w[..., 1::2])
     return ((w >> 9).astype(jnp.float32) + 0.5) * jnp.float32(2.0**-23)
+
+
+def _unit64(hi: jax.Array, lo: jax.Array) -> jax.Array:
+    """A float64 uniform from 26 bits of each of two words."""
+    return ((hi >> 6).astype(jnp.float64) * 2.0**26 + (lo >> 6).astype(jnp.float64) + 0.5) * 2.0**-52
 
 
 def words_per_uniform(dtype) -> int:
@@ -115,6 +119,22 @@ def words_per_uniform(dtype) -> int:
 def uniform(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> jax.Array:
     """``n`` uniforms on (0, 1) per chain, shape ``(C, n)``."""
     return _to_unit(words(key, chains, n * words_per_uniform(dtype)), dtype)
+
+
+def uniform_columns(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> tuple[jax.Array, ...]:
+    """:func:`uniform` as ``n`` separate ``(C,)`` columns, bit-identical to ``uniform(...)[:, j]``.
+
+    The columns come straight from the Threefry outputs (no stack and slice), so XLA can fuse
+    each with its consumer and evaluate each hash once per fusion that reads it.
+    """
+    c = chains.astype(jnp.uint32)
+    per = words_per_uniform(dtype)
+    w: list[jax.Array] = []
+    for j in range((n * per + 1) // 2):
+        w += threefry2x32(key, c, jnp.full(c.shape, j, jnp.uint32))
+    if per == 2:
+        return tuple(_unit64(w[2 * i], w[2 * i + 1]) for i in range(n))
+    return tuple(_to_unit(w[i], dtype) for i in range(n))
 
 
 def to_normal(u: jax.Array) -> jax.Array:
@@ -151,6 +171,5 @@ def normal_lanes(key: KeyPair, chains: jax.Array, n: int, dtype=jnp.float32) -> 
     if jnp.dtype(dtype) == jnp.float64:
         c = jnp.broadcast_to(chains.astype(jnp.uint32)[None, :], (n, chains.shape[0]))
         y0, y1 = threefry2x32(key, c, jnp.broadcast_to(jnp.arange(n, dtype=jnp.uint32)[:, None], c.shape))
-        hi, lo = (y0 >> 6).astype(jnp.float64), (y1 >> 6).astype(jnp.float64)  # words 2j and 2j + 1
-        return to_normal((hi * 2.0**26 + lo + 0.5) * 2.0**-52)
+        return to_normal(_unit64(y0, y1))  # words 2j and 2j + 1
     return to_normal(_to_unit(words_lanes(key, chains, n), dtype))

@@ -11,9 +11,14 @@ CPU (shared/engineering-notes.md).
 
 Retries. Each chain's value is its first accepted attempt in the sequence r = 0, 1, 2, ..., and
 attempt r uses words that depend only on (key, r, chain), so the value does not depend on the
-batch. Attempt 0 runs on every lane; rejections are rare (0.8 % at a = 4.5, 0.09 % at a = 49.5)
-but with 10^4 lanes some lane rejects in almost every call, so retries run on a compacted buffer
-of the rejected lanes only, and a full-width ``while_loop`` catches the (very rare) overflow.
+batch. Attempt 0 runs on every lane as one fused pass whose only output is log G, NaN where it
+rejects (one output, so XLA:CPU evaluates the lane's hashes once). Rejections are rare (0.8 % at
+a = 4.5, 0.09 % at a = 49.5), but with 10^4 lanes some lane rejects in almost every call, so the
+retries run on a compacted buffer: the blocks of ``_BLOCK`` lanes holding a rejection (found by a
+prefix count over blocks, cheaper than compacting single lanes), and a full-width ``while_loop``
+catches the (very rare) overflow. Every lane keeps its first accepted attempt whichever path
+serves it (tested against a plain full-width loop: the same values up to float rounding, as
+XLA:CPU may contract a multiply-add in one program and not in the other).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import jax.numpy as jnp
 
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
+from collapse_theory.random.binomial import _prefix_count
+from collapse_theory.random.xla import materialize
 
 __all__ = ["log_gamma", "log_chi2", "UNIFORMS_PER_DRAW"]
 
@@ -60,12 +67,49 @@ def _retry(key, chains, d, c, log_d, accepted, logg, dtype):
     return jax.lax.while_loop(cond, body, (jnp.uint32(1), accepted, logg))[2]
 
 
-def _buffer(lanes: int) -> int:
-    return min(lanes, max(32, lanes // 32))
+_BLOCK = 8
+"""Lanes per block of the compacted retries."""
+
+
+def _bad_blocks(logg):
+    """``bool[ceil(L / _BLOCK)]``: the blocks of lanes holding a NaN."""
+    L = logg.shape[0]
+    nb = -(-L // _BLOCK)
+    return jnp.any(jnp.pad(jnp.isnan(logg), (0, nb * _BLOCK - L)).reshape(nb, _BLOCK), axis=1)
+
+
+def _fill(key, chains, d, c, log_d, logg, bad, dtype):
+    """``logg`` with every NaN lane replaced by the lane's first accepted attempt 1, 2, ...
+
+    ``bad`` flags the blocks holding a NaN (:func:`_bad_blocks`). They are gathered into a
+    buffer of ``size`` blocks (about 1/16 of the lanes) that retries until all its lanes accept;
+    blocks beyond the buffer (more than ~1/16 of the blocks rejected at once) are served by a
+    full-width loop.
+    """
+    L, nb = chains.shape[0], bad.shape[0]
+    size = min(nb, max(8, nb // 16))
+    rank = _prefix_count(bad.astype(jnp.float32)).astype(jnp.int32)
+    slot = jnp.where(bad, rank - 1, size)
+    blocks = jnp.full((size,), nb, jnp.int32).at[slot].set(jnp.arange(nb, dtype=jnp.int32), mode="drop")
+    lanes = (blocks[:, None] * _BLOCK + jnp.arange(_BLOCK, dtype=jnp.int32)).reshape(-1)
+    valid = lanes < L  # unused slots hold block nb, whose lanes are all >= L
+    safe = jnp.minimum(lanes, L - 1)
+    sub = [v if jnp.ndim(v) == 0 else v[safe] for v in (d, c, log_d)]
+    sub_lg = logg[safe]
+    done = ~valid | ~jnp.isnan(sub_lg)
+    sub_lg = _retry(key, chains[safe], *sub, done, jnp.where(valid, sub_lg, 0.0), dtype)
+    logg = logg.at[jnp.where(valid, lanes, L)].set(sub_lg, mode="drop")
+    return jax.lax.cond(
+        rank[-1] > size, lambda lg: _retry(key, chains, d, c, log_d, ~jnp.isnan(lg), lg, dtype), lambda lg: lg, logg
+    )
 
 
 def log_gamma(
-    key: bits.KeyPair, chains: jax.Array, shape: jax.Array, dtype=jnp.float32, first: jax.Array | None = None
+    key: bits.KeyPair,
+    chains: jax.Array,
+    shape: jax.Array,
+    dtype=jnp.float32,
+    first: jax.Array | tuple[bits.KeyPair, int] | None = None,
 ) -> jax.Array:
     """Logarithm of one Gamma(shape, 1) variate per chain, exact in law.
 
@@ -75,9 +119,11 @@ def log_gamma(
         shape: ``float[C]`` (or scalar) shape parameters, ``>= 0``. Shape 0 gives ``-inf``
             (the degenerate Gamma(0) = 0, e.g. chi-square with 0 degrees of freedom).
         dtype: float32 or float64.
-        first: optional ``float[C, 3]`` uniforms for attempt 0 (x, u, boost), so a caller can
-            take them from one bit request together with its own draws; by default they are
-            drawn from ``key``.
+        first: the uniforms (x, u, boost) of attempt 0, so that a caller can take them from one
+            bit request together with its own draws: ``float[C, 3]``, or a pair ``(k, j)``
+            meaning columns ``j, j + 1, j + 2`` of ``bits.uniform(k, chains, j + 3, dtype)``
+            (computed where they are read, so no hash output is kept in memory). Default
+            ``(key, 0)``.
 
     Returns:
         ``float[C]`` of log-gamma variates.
@@ -86,42 +132,45 @@ def log_gamma(
     n = chains.shape[0]
     # A scalar shape stays scalar, so d, c and log d are computed once, not once per lane.
     shape = jnp.asarray(shape, dtype)
+    first = (key, 0) if first is None else first
+    if isinstance(first, tuple):
+        fkey, j = first
+
+        def column(i):
+            return bits.uniform_columns(fkey, chains, j + UNIFORMS_PER_DRAW, dtype)[j + i]
+    else:
+        arr = first
+
+        def column(i):
+            return arr[:, i]
+
+    if n == 0:
+        return jnp.zeros((0,), dtype)
     boost = shape < 1.0
     a = jnp.where(boost, shape + 1.0, shape)
     d = a - 1.0 / 3.0
     c = 1.0 / jnp.sqrt(9.0 * d)
     log_d = jnp.log(d)
-    if first is None:
-        first = bits.uniform(key, chains, UNIFORMS_PER_DRAW, dtype)
-    accept, logg = _accept(first[:, 0], first[:, 1], d, c, log_d)
-
-    # Compacted retries: only the rejected lanes (up to the buffer size) are recomputed.
-    size = _buffer(n)
-    idx = jnp.nonzero(~accept, size=size, fill_value=n)[0]
-    valid = idx < n
-    safe = jnp.where(valid, idx, 0)
-    lanes = chains.shape
-    sub_chains = chains[safe]
-    sub_d, sub_c, sub_ld = (jnp.broadcast_to(v, lanes)[safe] for v in (d, c, log_d))
-
-    sub_lg = _retry(key, sub_chains, sub_d, sub_c, sub_ld, ~valid, jnp.zeros((size,), dtype), dtype)
-    logg = logg.at[idx].set(sub_lg, mode="drop")
-    accept = accept.at[idx].set(True, mode="drop")
-    # Overflow (more rejections than the buffer holds): full-width retries from attempt 1.
-    logg = _retry(key, chains, d, c, log_d, accept, logg, dtype)
-
-    boost = jnp.broadcast_to(boost, lanes)
+    accept, logg = _accept(column(0), column(1), d, c, log_d)
+    # One output per lane, in memory: its readers must not re-evaluate the fused attempt.
+    logg = materialize(jnp.where(accept, logg, jnp.nan), chains[0] > chains[0])
+    bad = _bad_blocks(logg)
+    logg = jax.lax.cond(jnp.any(bad), lambda lg: _fill(key, chains, d, c, log_d, lg, bad, dtype), lambda lg: lg, logg)
 
     def boosted(lg):
         safe_shape = jnp.where(boost & (shape > 0), shape, 1.0)
-        return jnp.where(boost, lg + jnp.log(first[:, 2]) / safe_shape, lg)
+        return jnp.where(boost, lg + jnp.log(column(2)) / safe_shape, lg)
 
     logg = jax.lax.cond(jnp.any(boost), boosted, lambda lg: lg, logg)
     return jnp.where(shape > 0, logg, -jnp.inf)  # broadcasts a scalar shape
 
 
 def log_chi2(
-    key: bits.KeyPair, chains: jax.Array, dof: jax.Array, dtype=jnp.float32, first: jax.Array | None = None
+    key: bits.KeyPair,
+    chains: jax.Array,
+    dof: jax.Array,
+    dtype=jnp.float32,
+    first: jax.Array | tuple[bits.KeyPair, int] | None = None,
 ) -> jax.Array:
     """Logarithm of one chi-square(dof) variate per chain (``dof >= 0``; 0 gives ``-inf``).
 

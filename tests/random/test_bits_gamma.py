@@ -57,6 +57,18 @@ def test_lane_major_streams_are_the_transposed_streams(dtype, n):
         np.testing.assert_array_equal(z, np.asarray(bits.normal(key, ch, n, jnp.dtype(dtype))).T)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 3, 4])
+def test_uniform_columns_are_the_uniform_columns(dtype, n):
+    with jax.enable_x64(dtype == "float64"):
+        key, ch = bits.key_from_seed(13), chains(70, 5)
+        cols = bits.uniform_columns(key, ch, n, jnp.dtype(dtype))
+        full = np.asarray(bits.uniform(key, ch, n, jnp.dtype(dtype)))
+    assert len(cols) == n
+    for j, col in enumerate(cols):
+        np.testing.assert_array_equal(np.asarray(col), full[:, j])
+
+
 def test_seed_validation():
     for bad in (-1, 2**63, 1.5, True):
         with pytest.raises(ValueError):
