@@ -43,7 +43,7 @@ from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 from collapse_theory.random.live_multinomial import live_multinomial
 from collapse_theory.random.multinomial import multinomial
-from collapse_theory.random.prefix_multinomial import prefix_multinomial, tree_height
+from collapse_theory.random.prefix_multinomial import prefix_multinomial, subtree_height, tree_height
 
 __all__ = ["CategoricalSpec", "PROB_TOLERANCE", "Params", "Stats", "categorical", "state_probs"]
 
@@ -133,7 +133,7 @@ def _repack(counts, states, span):
     """Move the occupied slots of ``counts`` (all below ``span``) to the front, keeping their order."""
     K = counts.shape[1]
     D = tree_height(K)
-    b = jnp.maximum(1, jnp.sum(jnp.asarray([2**h for h in range(D)], jnp.int32) < jnp.max(span)))
+    b = subtree_height(span, D)
     branches = [lambda c, s, h=h: _repack_width(c, s, min(2**h, K)) for h in range(1, D + 1)]
     return jax.lax.switch(b - 1, branches, counts, states)
 

@@ -32,7 +32,7 @@ from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 from collapse_theory.random.live_multinomial import paged_binomial
 
-__all__ = ["prefix_multinomial", "tree_height"]
+__all__ = ["prefix_multinomial", "subtree_height", "tree_height"]
 
 _PACK = 8
 """Nodes of one height drawn together (times the chains: the lanes of one binomial pass)."""
@@ -41,6 +41,14 @@ _PACK = 8
 def tree_height(width: int) -> int:
     """``ceil(log2 width)``, at least 1: the height of the tree over ``width`` slots."""
     return max(1, math.ceil(math.log2(max(width, 1))))
+
+
+def subtree_height(span, D: int):
+    """``max(1, ceil(log2 max span))`` as a traced int32: the height of the subtree that holds
+    every chain's occupied slots (a tree of height ``D`` over ``2**D`` slots).
+    """
+    top = jnp.max(jnp.asarray(span, jnp.int32))
+    return jnp.maximum(1, jnp.sum(jnp.asarray([2**h for h in range(D)], jnp.int32) < top)).astype(jnp.int32)
 
 
 def _layout(D: int) -> list[int]:
@@ -98,7 +106,7 @@ def prefix_multinomial(key, chains, n, probs, span, dtype):
     rows = off[0] + 2**D + 2 * P  # the leaves end the table; packs past a height write into the slack
     probs = jnp.maximum(jnp.asarray(probs, dtype), 0.0)
     top = jnp.max(jnp.asarray(span, jnp.int32))
-    b = jnp.maximum(1, jnp.sum(jnp.asarray([2**h for h in range(D)], jnp.int32) < top)).astype(jnp.int32)
+    b = subtree_height(span, D)
     split = jax.lax.switch(b - 1, [lambda p, h=h: _splits(p, h, off, rows, dtype) for h in range(1, D + 1)], probs)
     counts = jax.lax.dynamic_update_slice_in_dim(
         jnp.zeros((rows, C), dtype), n[None, :], jnp.asarray(off, jnp.int32)[b], 0
