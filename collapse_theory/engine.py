@@ -92,7 +92,9 @@ def run(
         progress: show a progress bar on stderr (None: only on a terminal).
         precision: ``"float32"`` or ``"float64"`` (the naive-sample Gaussian also ``"float16"``,
             ``"bfloat16"``).
-        metrics: subset of metric names to keep.
+        metrics: subset of metric names to compute and keep: the others are not computed (a
+            measure program per subset, whose float64 arithmetic may round a metric 1 ulp
+            differently from the full set's).
         devices: local devices to shard the chains over (default: all); results do not depend on it.
         keep_chains: keep every chain's values (True), stream the summaries in bounded memory
             (False), or keep them when they fit comfortably (None).
@@ -255,23 +257,30 @@ class _Program(NamedTuple):
 
 
 @functools.lru_cache(maxsize=32)
-def _program(g: _Graph, chunk: int, dtype, devices: tuple) -> _Program:
+def _program(g: _Graph, chunk: int, dtype, devices: tuple, metrics: tuple[str, ...] | None = None) -> _Program:
     """Compile (init, advance, measure) once per program shape, per-device chunk and device set.
 
+    ``metrics``: the metrics to measure (default all); the measure program computes only those,
+    so an expensive metric that is not asked for costs nothing (a program per subset).
     Programs of built-in families are also cached on disk across processes (:mod:`collapse_theory.runtime.compile_cache`).
     """
-    key = None if g.spec.user else compile_cache.program_key(("engine", repr(g), chunk, str(jnp.dtype(dtype))), devices)
+    what: tuple = ("engine", repr(g), chunk, str(jnp.dtype(dtype)))
+    if metrics is not None:
+        what += (("metrics",) + tuple(metrics),)
+    key = None if g.spec.user else compile_cache.program_key(what, devices)
     if key is not None:
         # Serialized to disk: compiled outside JAX's persistent cache, whose executables
         # re-serialize without their functions (they then fail when loaded and run).
-        return _compile(g, chunk, dtype, devices, key)
+        return _compile(g, chunk, dtype, devices, key, metrics)
     with compile_cache.scoped():
-        return _compile(g, chunk, dtype, devices, key)
+        return _compile(g, chunk, dtype, devices, key, metrics)
 
 
-def _compile(g: _Graph, chunk: int, dtype, devices: tuple, key: str | None) -> _Program:
+def _compile(
+    g: _Graph, chunk: int, dtype, devices: tuple, key: str | None, metrics: tuple[str, ...] | None = None
+) -> _Program:
     family, scenario = _build(g, dtype)
-    names = family.metric_names
+    names = tuple(metrics) if metrics is not None else family.metric_names
     mesh = Mesh(np.asarray(devices, dtype=object), ("c",))
     state0_shape = jax.eval_shape(lambda: scenario.init(chunk))
     # Leaves with a chain axis are sharded over the mesh; others (e.g. a pool's fill count) replicated.

@@ -60,7 +60,7 @@ def execute(config: SimConfig, dtype, progress: bool | None, checkpoint, every) 
             plan = make_plan(config, **kw, lanes=resume.lanes)
         ckpt.check_writable()
     t0 = time.perf_counter()
-    prog = _program(_graph(config), plan.chunk, dtype, plan.devices)
+    prog = _program(_graph(config), plan.chunk, dtype, plan.devices, config.metrics)
     compile_seconds = time.perf_counter() - t0
     all_names = prog.names + prog.diagnostics
     names = config.metrics if config.metrics is not None else prog.names
