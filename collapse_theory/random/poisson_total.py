@@ -124,12 +124,11 @@ def _ptrs_finish(key, c, lam, x, r, dtype):
 
     def body(s):
         x, r = s
-        pending = x < 0.0
-        rank = _rank(pending)
-        pos = _materialize(jnp.where(pending, rank - 1, T), rank[-1] < 0)
-        lane = jnp.full((T,), L, jnp.int32).at[pos].set(jnp.arange(L, dtype=jnp.int32), mode="drop")
+        rank = _prefix_count((x < 0.0).astype(jnp.float32))
+        t = jnp.arange(1, T + 1, dtype=jnp.float32)
+        lane = jnp.searchsorted(rank, t, side="left", method="scan").astype(jnp.int32)  # L past the end
         safe = jnp.minimum(lane, L - 1)
-        cs, ls, rs = _materialize((c[safe], lam[safe], r[safe]), rank[-1] < 0)
+        cs, ls, rs = _materialize((c[safe], lam[safe], r[safe]), lane[0] < 0)
         k = _attempts(key, cs, ls, rs, _TAIL_ATTEMPTS, dtype)
         return x.at[lane].set(k, mode="drop"), r.at[lane].add(jnp.uint32(_TAIL_ATTEMPTS), mode="drop")
 
