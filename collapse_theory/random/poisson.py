@@ -99,6 +99,22 @@ def _ptrs_try(u, v, lam):
     return jnp.where(accept, k, -1.0)
 
 
+def _ptrs_quick(u, v, lam):
+    """The quick-accept step of a PTRS attempt (Hörmann 1993, step 1): ``k`` where it accepts,
+    else -1. Where it accepts, :func:`_ptrs_try` returns the same ``k``; elsewhere the full test
+    decides.
+    """
+    slam = jnp.sqrt(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    base = jnp.floor(lam)
+    u = u - 0.5
+    us = 0.5 - jnp.abs(u)
+    k = base + jnp.floor((2.0 * a / us + b) * u + (lam - base) + 0.43)
+    return jnp.where((us >= 0.07) & (v <= vr), k, -1.0)
+
+
 def _ptrs_first(keys, c, lam, r, attempts, dtype):
     out = jnp.full(lam.shape, -1.0, lam.dtype)
     for t in reversed(range(attempts)):

@@ -113,3 +113,20 @@ def test_slots_match_per_slot_keys():
     x = np.asarray(jax.jit(poisson_slots, static_argnames="dtype")(key, chains, lam, jnp.float32))
     for s in range(3):
         np.testing.assert_array_equal(x[:, s], np.asarray(poisson(bits.fold(key, s), chains, lam[:, s])))
+
+
+def test_ptrs_quick_accept_gives_the_full_attempts_value():
+    """Where step 1 (quick accept) of PTRS accepts, the full attempt accepts the same ``k``, so a
+    kernel may take attempt 1's quick test in its first pass without changing any lane's value."""
+    from collapse_theory.random.poisson import _ptrs_quick, _ptrs_try
+
+    rng = np.random.default_rng(3)
+    n = 200_000
+    u, v = (jnp.asarray(rng.random(n), jnp.float32) for _ in range(2))
+    lam = jnp.asarray(np.exp(rng.uniform(np.log(10.0), np.log(1e6), n)), jnp.float32)
+    quick = np.asarray(jax.jit(_ptrs_quick)(u, v, lam))
+    full = np.asarray(jax.jit(_ptrs_try)(u, v, lam))
+    hit = quick >= 0.0
+    assert hit.mean() > 0.5  # the test exercises the quick path on most lanes
+    np.testing.assert_array_equal(quick[hit], full[hit])
+    assert np.all(quick[~hit] == -1.0)
