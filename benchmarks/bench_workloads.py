@@ -20,6 +20,9 @@ name                      JAX side                                              
                           1000 gens, 2000 chains (sample kernel: M t draws per chain)     conjugate update
 ``gmm_sklearn``           GMM by EM, K = 2, M = 1000, 20 gens, 64 chains                 sklearn ``GaussianMixture`` refits
 ``gmm_numpy_em``          the same, 200 gens                                             the same EM in numpy (float32)
+``gmm_sklearn_nll``       ``gmm_sklearn`` recording only the ``nll`` metric (the        the same
+                          baselines compute no metric; ``w2_sq`` is a quadrature)
+``gmm_numpy_em_nll``      ``gmm_numpy_em`` recording only ``nll``                       the same
 ========================  =============================================================  ==========================
 
 Protocol: both sides warm up (JAX compiles), then ``--repeats`` timed repeats run interleaved
@@ -67,6 +70,8 @@ TARGETS = {
     "bayes_1000g": 1.5,
     "gmm_sklearn": 20.0,
     "gmm_numpy_em": 2.0,
+    "gmm_sklearn_nll": 20.0,
+    "gmm_numpy_em_nll": 2.0,
 }
 BENCHMARKS = tuple(TARGETS)
 BAYES_PRIOR = (0.0, 1.0, 2.0, 1.0)  # the default prior of gaussian_bayes
@@ -133,6 +138,12 @@ def cases(smoke: bool) -> dict[str, Case]:
         ),
         "gmm_sklearn": Case(cfg("gmm", 20, 64, samples=1000, components=2), bf.sklearn_gmm, (1000, 2), "gmm"),
         "gmm_numpy_em": Case(cfg("gmm", 200, 64, samples=1000, components=2), bf.numpy_gmm_em, (1000, 2), "gmm"),
+        "gmm_sklearn_nll": Case(
+            cfg("gmm", 20, 64, samples=1000, components=2, metrics=("nll",)), bf.sklearn_gmm, (1000, 2), "gmm"
+        ),
+        "gmm_numpy_em_nll": Case(
+            cfg("gmm", 200, 64, samples=1000, components=2, metrics=("nll",)), bf.numpy_gmm_em, (1000, 2), "gmm"
+        ),
     }
 
 
