@@ -26,7 +26,7 @@ from collapse_theory.random import bits
 # Words of the stream per chain-generation (float32), first attempts only; rejection adds
 # 1 / (1 - rho) (see benchmarks/README.md). Poisson and categorical: per live chain / random node.
 WORDS = {
-    "gauss_exact_1000g": 4.0,  # one uniform for the mean's normal, three for the chi-square's attempt 0
+    "gauss_exact_1000g": 4.0,  # two Threefry blocks hashed: the chi-square attempt 0 (x, u), the mean's normal (and the boost)
     "poisson_1000g": 2.0,  # one block per live chain (PTRS pair, or the inversion uniform)
     "cat_1000g_400c": 2.0 * 99,  # one block per random tree node: at most K - 1 = 99 per chain
     "cat_1000g_2000c": 2.0 * 99,
