@@ -28,12 +28,18 @@ def test_slot_order_is_used_from_this_many_states():
 def test_replace_heterozygosity_and_support_with_many_states():
     M = 30
     r = sim(record=(1, 20, 40))
-    assert_mean(r.values["heterozygosity"][1], H24 * (1 - 1 / M) ** 20, ALPHA, 4, "E H_20")
-    assert_mean(r.values["heterozygosity"][2], H24 * (1 - 1 / M) ** 40, ALPHA, 4, "E H_40")
-    assert_mean(r.values["support"][0], sum(1 - (1 - p) ** M for p in P24), ALPHA, 4, "E support_1")
+    assert_mean(r.values["heterozygosity"][1], H24 * (1 - 1 / M) ** 20, ALPHA, 3, "E H_20")
+    assert_mean(r.values["heterozygosity"][2], H24 * (1 - 1 / M) ** 40, ALPHA, 3, "E H_40")
+    assert_mean(r.values["support"][0], sum(1 - (1 - p) ** M for p in P24), ALPHA, 3, "E support_1")
     # E KL(p_1 || p0) is not closed, but TV and KL are >= 0 and vanish only at the truth
     assert np.all(r.values["tv"][0] > 0) and np.all(r.values["kl"][0] > -1e-6)
-    assert_mean(r.values["entropy"][2] <= r.values["entropy"][0] + 1e-9, 1.0, ALPHA, 4, "entropy never above")
+    # every chain: 0 <= entropy <= log(support), heterozygosity <= 1 - 1/support,
+    # up to the float32 carrier: each p off by <= u = 2^-24 relative moves the entropy by at most
+    # u sum p (|log p| + 1) <= u (log K + 1) and the heterozygosity by at most 2 u
+    u = 2.0**-24
+    ent, sup, het = (r.values[k] for k in ("entropy", "support", "heterozygosity"))
+    assert np.all(ent >= -u) and np.all(ent <= np.log(sup) + u * (np.log(len(P24)) + 1))
+    assert np.all(het <= 1 - 1 / sup + 2 * u)
 
 
 def test_absorbing_state_is_state_i_with_probability_p0_i():
