@@ -159,6 +159,37 @@ def test_quantile_roundtrip_and_tails_float64():
     np.testing.assert_allclose(float(xu[0]), -float(xl[0]), rtol=1e-12)
 
 
+def test_quantile_solver_stops_once_converged():
+    """The solver freezes a converged lane and stops when all have: on the breaks' targets of
+    a fitted two-component mixture (log u from -700 to log 1/2), it takes at most 20 of 64 allowed
+    steps, its CDF residuals are at the rounding of log F, and a 1000-step allowance changes
+    nothing (a lane that bisected away from its root after converging would move its answer, and a
+    loop that never stopped would take every step).
+    """
+    rng = np.random.default_rng(3)
+    w = np.array([0.47, 0.53])
+    m = np.array([-3.08, 2.95])
+    s = np.array([0.96, 1.04])
+    lp = np.concatenate([-np.geomspace(700.0, 0.7, 300), [np.log(0.5)], np.log(rng.uniform(1e-9, 0.5, 200))])
+    with jax.enable_x64(True):
+        args = (jnp.asarray(lp)[None], *(jnp.asarray(v)[None, None, :] for v in (w, m, s)))
+        x, steps = q._lower_quantile(*args, 64)
+        x_long, steps_long = q._lower_quantile(*args, 1000)
+        log_cdf = np.asarray(q.mixture_log_cdf(x, *(jnp.asarray(v)[None] for v in (w, m, s)))[0])[0]
+    assert int(steps) <= 20, int(steps)
+    assert int(steps_long) == int(steps)
+    np.testing.assert_array_equal(np.asarray(x_long), np.asarray(x))
+    # the best float x leaves log F off by at most its slope f / F times half an ulp of x, and
+    # log F is evaluated to a few eps of |log F| (+ eps near 0): bound both with 4x room
+    x = np.asarray(x)[0]
+    log_f = special.logsumexp(np.log(w) - np.log(s) - 0.5 * ((x[:, None] - m) / s) ** 2, axis=1) - 0.5 * np.log(
+        2 * np.pi
+    )
+    eps = np.finfo(np.float64).eps
+    bound = 4 * eps * (np.abs(lp) + 1.0) + 4 * np.exp(log_f - lp) * eps * np.abs(x)
+    np.testing.assert_array_less(np.abs(log_cdf - lp), bound)
+
+
 def test_quantile_float32_no_nan_in_deep_tails():
     w, m, s = (jnp.asarray(v, jnp.float32) for v in CASES[0][0])
     lp = jnp.asarray([-300.0, -80.0, -1.0], jnp.float32)
