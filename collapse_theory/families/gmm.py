@@ -69,6 +69,7 @@ from collapse_theory.families.spec import (
 from collapse_theory.metrics import mixture, quantile
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
+from collapse_theory.random.xla import materialize
 
 __all__ = ["DEFAULT_TRUTH", "GMMSpec", "INITS", "METRICS", "Params", "gmm", "convergence_warnings"]
 
@@ -186,6 +187,9 @@ def gmm(
     def points(key, chains, p, capacity):
         u = bits.uniform(bits.fold(key, tags.GMM_COMPONENT), chains, capacity, dtype)
         z = bits.normal(bits.fold(key, tags.GMM_NORMAL), chains, capacity, dtype)
+        # Computed once into memory: fused into the gathers below, XLA recomputed the hashes per
+        # read (measured 2.4-2.7 ms against 0.73-0.76 ms at 64 x 1000 points, the same values).
+        u, z = materialize((u, z), u[0, 0] < 0.0)
         cw = jnp.cumsum(p.weights, axis=1)[:, :-1]
         comp = jnp.sum(u[:, :, None] > cw[:, None, :], axis=-1)
         mean = jnp.take_along_axis(p.means, comp, axis=1)
