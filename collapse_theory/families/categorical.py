@@ -209,7 +209,7 @@ def categorical(
             key = bits.fold(key, tags.CATEGORICAL_SLOTS)
             counts = jax.lax.cond(
                 jnp.max(p.span) <= PREFIX_MAX_SPAN,
-                lambda: prefix_multinomial(key, chains, n, p.probs, p.span, dtype),
+                lambda: prefix_multinomial(key, chains, n, p.probs, p.span, dtype, max_span=PREFIX_MAX_SPAN),
                 lambda: live_multinomial(key, chains, n, p.probs, dtype),
             ).astype(dtype)
             packed = jax.lax.cond(
