@@ -88,22 +88,21 @@ def _plan(probs, b: int, D: int, cap: int):
     levels = levels[::-1]
     row = jnp.arange(C, dtype=jnp.int32) * K
 
-    def listed(f):  # [nodes, C] per height, top down, flattened
-        return jnp.concatenate([f(p, left, right).T.reshape(-1) for p, left, right in levels])
+    def listed(f):  # f(p, left, right, node index) of [C, nodes] per height, listed [nodes, C] top down
+        return jnp.concatenate(
+            [f(p, left, right, jnp.arange(p.shape[1], dtype=jnp.int32)).T.reshape(-1) for p, left, right in levels]
+        )
 
-    split = listed(lambda p, left, right: (p > 0.0) & (p < 1.0))
+    split = listed(lambda p, left, right, i: (p > 0.0) & (p < 1.0))
     rank = _prefix_count(split.astype(jnp.float32)).astype(jnp.int32)
     dst = jnp.where(split, rank - 1, cap + _PAGE)
 
     def gather_list(x):
         return jnp.zeros((cap + _PAGE,), x.dtype).at[dst].set(x, mode="drop", unique_indices=True)
 
-    node = [jnp.broadcast_to(jnp.arange(p.shape[1], dtype=jnp.int32), p.shape) for p, _, _ in levels]
-    pos = gather_list(listed(lambda p, left, right: left + row[:, None]))
-    aux = gather_list(
-        jnp.concatenate([((right - left) | (i << _SHIFT)).T.reshape(-1) for (_, left, right), i in zip(levels, node)])
-    )
-    share = gather_list(listed(lambda p, left, right: p))
+    pos = gather_list(listed(lambda p, left, right, i: left + row[:, None]))
+    aux = gather_list(listed(lambda p, left, right, i: (right - left) | (i << _SHIFT)))
+    share = gather_list(listed(lambda p, left, right, i: p))
     counts = jnp.stack([jnp.sum((p > 0.0) & (p < 1.0), dtype=jnp.int32) for p, _, _ in levels])
     heights = jnp.arange(b, 0, -1, dtype=jnp.int32)
     return pos, aux, share, jnp.pad(counts, (0, D - b)), jnp.pad(heights, (0, D - b)), rep[:, 0]
