@@ -58,8 +58,8 @@ compiled once per tree depth); below, the fixed binary tree of
 this many states the MLE under replace also keeps its states in slot order
 (:func:`~collapse_theory.random.prefix_multinomial.prefix_multinomial`)."""
 PREFIX_MAX_SPAN = 64
-"""In slot order, batches whose survivors fit in this many slots draw by the prefix tree (one
-compiled binomial, dense over the slots); wider ones by the paged live tree. Both key a node by
+"""In slot order, batches whose survivors fit in this many slots draw by the prefix tree (its split
+nodes listed once per generation, at most ``C (PREFIX_MAX_SPAN - 1)``); wider ones by the paged live tree. Both key a node by
 its height and index, so a chain's counts do not depend on which serves its batch (tested)."""
 REPACK_EVERY = 8
 """Generations between the moves of the surviving states to the front of the slots (a partition
@@ -209,7 +209,7 @@ def categorical(
             key = bits.fold(key, tags.CATEGORICAL_SLOTS)
             counts = jax.lax.cond(
                 jnp.max(p.span) <= PREFIX_MAX_SPAN,
-                lambda: prefix_multinomial(key, chains, n, p.probs, p.span, dtype),
+                lambda: prefix_multinomial(key, chains, n, p.probs, p.span, dtype, max_span=PREFIX_MAX_SPAN),
                 lambda: live_multinomial(key, chains, n, p.probs, dtype),
             ).astype(dtype)
             packed = jax.lax.cond(

@@ -116,11 +116,14 @@ def _binomial_flat(key, c, j, n, p, dtype):
     return jnp.where(flip, n - x, x)
 
 
+_PAGE = 256
+"""Lanes per page (measured on 2 cores: a page of 1024 lanes costs 4-8x one of 256, its BTRS
+retries and their compaction growing faster than the lanes)."""
+
+
 def _page_size(lanes: int) -> int:
-    """Lanes per page of a tree depth with ``lanes`` candidate nodes: the depth when it is small,
-    else a 32nd of it (at most 32 pages when every node is live, one small page late).
-    """
-    return min(lanes, max(1024, lanes // 32))
+    """Lanes per page of a tree depth with ``lanes`` candidate nodes: ``_PAGE``, or the depth when smaller."""
+    return min(lanes, _PAGE)
 
 
 def live_multinomial(key, chains, n, probs, dtype):

@@ -1,18 +1,28 @@
-"""Multinomial counts whose cost follows the occupied prefix of the states.
+"""Multinomial counts whose cost follows the split nodes of the occupied prefix of the states.
 
 For probabilities whose positive entries all lie in the first ``span`` slots of each chain (the
 categorical family keeps its surviving states there, :mod:`collapse_theory.families.categorical`),
-:func:`prefix_multinomial` draws the counts down a fixed binary tree of conditional binomials but
-only visits the subtree over the first ``2**b`` slots, ``b = ceil(log2 max span)`` over the batch:
-a run in which alleles die out costs what its survivors need, as numpy's sequential multinomial
-does, instead of ``K - 1`` binomials per chain.
+:func:`prefix_multinomial` draws the counts down a fixed binary tree of conditional binomials over
+the first ``2**b`` slots, ``b = ceil(log2 max span)`` over the batch. Only the *split* nodes (both
+children with mass) are random: a chain with ``L`` live states has ``L - 1`` of them, so a run in
+which alleles die out costs what its survivors need, as numpy's sequential multinomial does.
+
+Representatives. A node that sends all its draws to one child needs no work if its count is kept
+where that child keeps its own: every node has a representative leaf (itself for a leaf; the left
+child's for a split node or one whose draws all go left, the right child's otherwise), and the
+count of a node lives at its representative in a ``[C, K]`` table. A split node reads ``m`` there,
+draws ``x ~ Bin(m, p)``, and writes ``x`` and ``m - x`` at its children's representatives; at the
+end the table holds the leaf counts. The split nodes of all chains are listed once per generation,
+by height (top down), and drawn in pages of ``_PAGE`` lanes, one height at a time.
 
 Streams. Node ``(h, i)`` (height ``h`` above the leaves, covering slots ``[i 2**h, (i+1) 2**h)``)
 of chain ``c`` draws from the lane stream ``(threefry(key, h, MULTINOMIAL_TREE), c, i)`` of
-:mod:`collapse_theory.random.binomial`. A node whose draws or one of whose children's masses is 0
-is decided without randomness; the nodes above height ``ceil(log2 span_c)`` all send their draws
-left. So chain ``c``'s counts depend only on the key, its index and its probabilities, whatever
-the other chains of the batch make ``b``.
+:mod:`collapse_theory.random.binomial`, with ``p = a / (a + b)`` from its children's masses ``a, b``
+(pairwise sums of the slots). A node with ``p`` 0 or 1 (after rounding) is decided without
+randomness; the nodes above height ``ceil(log2 span_c)`` all send their draws left. So chain
+``c``'s counts depend only on the key, its index and its probabilities, whatever the other chains of
+the batch make ``b``, and equal those of
+:func:`~collapse_theory.random.live_multinomial.live_multinomial` (tested).
 
 References:
     L. Devroye, "Non-Uniform Random Variate Generation", Springer 1986, section XI.1.4
@@ -26,16 +36,18 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
-from collapse_theory.random.live_multinomial import paged_binomial
+from collapse_theory.random.binomial import _prefix_count
+from collapse_theory.random.live_multinomial import _binomial_flat
 
 __all__ = ["prefix_multinomial", "subtree_height", "tree_height"]
 
-_PACK = 8
-"""Nodes of one height drawn together (times the chains: the lanes of one binomial pass)."""
+_PAGE = 256
+"""Split nodes of one height drawn together (measured: pages of 1024 cost 6-8x a page of 256)."""
+_SHIFT = 8
+"""The list packs a node's index above the distance (< 2**_SHIFT) between its children's representatives."""
 
 
 def tree_height(width: int) -> int:
@@ -51,37 +63,52 @@ def subtree_height(span, D: int):
     return jnp.maximum(1, jnp.sum(jnp.asarray([2**h for h in range(D)], jnp.int32) < top)).astype(jnp.int32)
 
 
-def _layout(D: int) -> list[int]:
-    """Row offset of height ``h``'s first node in the node table, top down (root row 0)."""
-    off = [0] * (D + 1)
-    row = 0
-    for h in range(D, -1, -1):
-        off[h] = row
-        row += 2**D >> h
-    return off
+def _plan(probs, b: int, D: int, cap: int):
+    """The split nodes of the subtree of height ``b``, listed by height (top down), then node, then chain.
 
-
-def _splits(probs, b: int, off: list[int], rows: int, dtype):
-    """Left-child share ``a / (a + b)`` of every node of height ``1..b`` over the first ``2**b``
-    slots, in a ``[rows, C]`` table (0 where a node has no mass; other rows 0).
+    Returns ``(pos, aux, share, counts, heights, root)``: per listed node the flat table index
+    ``c K + rep(left child)``, ``rep(right) - rep(left) | i << _SHIFT`` and the left share ``p``
+    (arrays of ``cap + _PAGE``, the tail unused); the number of split nodes of each height and the
+    heights (``int32[D]``, height ``b`` first, zero-padded); the root's representative per chain.
     """
-    C = probs.shape[0]
+    C, K = probs.shape
     W = 2**b
     m = probs[:, :W]
     if m.shape[1] < W:
         m = jnp.pad(m, ((0, 0), (0, W - m.shape[1])))
-    out = jnp.zeros((rows, C), dtype)
-    for h in range(1, b + 1):
+    rep = jnp.broadcast_to(jnp.arange(W, dtype=jnp.int32), (C, W))
+    levels = []
+    for _ in range(b):
         a, r = m[:, 0::2], m[:, 1::2]
-        s = a + r
-        out = jax.lax.dynamic_update_slice_in_dim(
-            out, jnp.where(s > 0.0, a / jnp.where(s > 0.0, s, 1.0), 0.0).T, off[h], 0
+        m = a + r
+        p = jnp.where(m > 0.0, a / jnp.where(m > 0.0, m, 1.0), 0.0)
+        left, right = rep[:, 0::2], rep[:, 1::2]
+        levels.append((p, left, right))
+        rep = jnp.where(p > 0.0, left, right)  # p = 1 sends every draw left, p = 0 right
+    levels = levels[::-1]
+    row = jnp.arange(C, dtype=jnp.int32) * K
+
+    def listed(f):  # f(p, left, right, node index) of [C, nodes] per height, listed [nodes, C] top down
+        return jnp.concatenate(
+            [f(p, left, right, jnp.arange(p.shape[1], dtype=jnp.int32)).T.reshape(-1) for p, left, right in levels]
         )
-        m = s
-    return out
+
+    split = listed(lambda p, left, right, i: (p > 0.0) & (p < 1.0))
+    rank = _prefix_count(split.astype(jnp.float32)).astype(jnp.int32)
+    dst = jnp.where(split, rank - 1, cap + _PAGE)
+
+    def gather_list(x):
+        return jnp.zeros((cap + _PAGE,), x.dtype).at[dst].set(x, mode="drop", unique_indices=True)
+
+    pos = gather_list(listed(lambda p, left, right, i: left + row[:, None]))
+    aux = gather_list(listed(lambda p, left, right, i: (right - left) | (i << _SHIFT)))
+    share = gather_list(listed(lambda p, left, right, i: p))
+    counts = jnp.stack([jnp.sum((p > 0.0) & (p < 1.0), dtype=jnp.int32) for p, _, _ in levels])
+    heights = jnp.arange(b, 0, -1, dtype=jnp.int32)
+    return pos, aux, share, jnp.pad(counts, (0, D - b)), jnp.pad(heights, (0, D - b)), rep[:, 0]
 
 
-def prefix_multinomial(key, chains, n, probs, span, dtype):
+def prefix_multinomial(key, chains, n, probs, span, dtype, max_span: int | None = None):
     """Multinomial(n, probs) per chain, for probabilities that vanish from slot ``span[c]`` on.
 
     Args:
@@ -92,6 +119,7 @@ def prefix_multinomial(key, chains, n, probs, span, dtype):
             normalised by its sum).
         span: ``int32[C]``, ``1 <= span[c] <= K``.
         dtype: float32 or float64.
+        max_span: a static bound on ``span`` (default ``K``): sizes the list of split nodes.
 
     Returns:
         ``dtype[C, K]`` counts (integer-valued floats summing to ``n``).
@@ -100,42 +128,36 @@ def prefix_multinomial(key, chains, n, probs, span, dtype):
     n = jnp.broadcast_to(jnp.asarray(n, dtype).reshape(-1), (C,))
     if K == 1:
         return n[:, None]
-    D = tree_height(K)
-    off = _layout(D)
-    P = _PACK
-    rows = off[0] + 2**D + 2 * P  # the leaves end the table; packs past a height write into the slack
+    width = min(K, max_span or K)
+    D = tree_height(width)
+    if 2**D > 2**_SHIFT:
+        raise ValueError(f"at most {2**_SHIFT} slots, got {width}")
+    cap = C * (width - 1)  # a chain with L live slots has L - 1 split nodes
     probs = jnp.maximum(jnp.asarray(probs, dtype), 0.0)
-    top = jnp.max(jnp.asarray(span, jnp.int32))
     b = subtree_height(span, D)
-    split = jax.lax.switch(b - 1, [lambda p, h=h: _splits(p, h, off, rows, dtype) for h in range(1, D + 1)], probs)
-    counts = jax.lax.dynamic_update_slice_in_dim(
-        jnp.zeros((rows, C), dtype), n[None, :], jnp.asarray(off, jnp.int32)[b], 0
+    pos, aux, share, counts, heights, root = jax.lax.switch(
+        b - 1, [lambda p, h=h: _plan(p, h, D, cap) for h in range(1, D + 1)], probs
     )
-
-    # Packs of P nodes of one height, top down; the nodes a batch needs at height h are those
-    # left of ceil(top / 2**h), so the packs to run are a prefix of each height's list.
-    packs = np.array([(h, i0) for h in range(D, 0, -1) for i0 in range(0, 2**D >> h, P)], np.int32)
-    ph, pi0 = jnp.asarray(packs[:, 0]), jnp.asarray(packs[:, 1])
-    need = (top + (1 << ph) - 1) >> ph  # nodes of height ph that can hold draws
-    wanted = (ph <= b) & (pi0 < need)
-    order = jnp.argsort(~wanted, stable=True).astype(jnp.int32)  # the wanted packs, in list order
-    offsets = jnp.asarray(off, jnp.int32)
+    val = jnp.zeros((C * K,), dtype).at[jnp.arange(C, dtype=jnp.int32) * K + root].set(n, unique_indices=True)
+    P = _PAGE
+    pages = (counts + P - 1) // P
+    last = jnp.cumsum(pages)  # pages of heights[0..s] end before page last[s]
+    start = jnp.cumsum(counts) - counts
     lane = jnp.arange(P, dtype=jnp.int32)
+    cid = chains.astype(jnp.uint32)
 
-    def body(t, counts):
-        k = order[t]
-        h, i0, nodes = ph[k], pi0[k], need[k]
-        m = jax.lax.dynamic_slice_in_dim(counts, offsets[h] + i0, P)
-        p = jax.lax.dynamic_slice_in_dim(split, offsets[h] + i0, P)
-        m = jnp.where((i0 + lane < nodes)[:, None], m, 0.0)
-        random = (m > 0.0) & (p > 0.0) & (p < 1.0)
-        key_h = jnp.stack(bits.threefry2x32(key, h.astype(jnp.uint32), jnp.uint32(tags.MULTINOMIAL_TREE)))
-        c = jnp.tile(chains.astype(jnp.uint32), P)
-        j = jnp.repeat((i0 + lane).astype(jnp.uint32), C)
-        x = paged_binomial(key_h, c, j, m.reshape(-1), p.reshape(-1), random.reshape(-1), dtype)
-        x = jnp.where(random, x.reshape(P, C), jnp.where(p >= 1.0, m, 0.0))
-        kids = jnp.stack([x, m - x], axis=1).reshape(2 * P, C)
-        return jax.lax.dynamic_update_slice_in_dim(counts, kids, offsets[h - 1] + 2 * i0, 0)
+    def body(k, val):
+        s = jnp.sum(last <= k)  # page k draws split nodes of height heights[s]
+        first = start[s] + (k - last[s] + pages[s]) * P
+        ok = first + lane < start[s] + counts[s]
+        at = jax.lax.dynamic_slice_in_dim(pos, first, P)
+        link = jax.lax.dynamic_slice_in_dim(aux, first, P)
+        p = jnp.where(ok, jax.lax.dynamic_slice_in_dim(share, first, P), 0.0)
+        m = jnp.where(ok, val[at], 0.0)
+        key_h = jnp.stack(bits.threefry2x32(key, heights[s].astype(jnp.uint32), jnp.uint32(tags.MULTINOMIAL_TREE)))
+        x = _binomial_flat(key_h, cid[at // K], (link >> _SHIFT).astype(jnp.uint32), m, p, dtype)
+        val = val.at[jnp.where(ok, at, C * K)].set(x, mode="drop", unique_indices=True)
+        right = at + (link & (2**_SHIFT - 1))
+        return val.at[jnp.where(ok, right, C * K)].set(m - x, mode="drop", unique_indices=True)
 
-    counts = jax.lax.fori_loop(0, jnp.sum(wanted), body, counts)
-    return counts[off[0] : off[0] + K].T
+    return jax.lax.fori_loop(0, last[-1], body, val).reshape(C, K)
