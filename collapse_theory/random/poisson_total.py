@@ -18,7 +18,7 @@ operations per generation matters as much as their width):
   means); where it accepts, the full attempt gives the same value;
 * the lanes left (quick test failed, or a small mean) are listed in order by one rank (32 lanes per
   word, population counts) and one scatter, and served by pages: ``L / 64`` lanes for the 32-step
-  inversion (lam < 10), ``L / 8`` for PTRS attempts 0 and 1 in full (widths rounded up to multiples
+  inversion (lam < 10), ``L / 16`` for PTRS attempts 0 and 1 in full (widths rounded up to multiples
   of 64), so that the logarithms run only on the lanes that need them, and extinct chains cost one
   cheap pass;
 * the few lanes rejected twice take the slots of a tail buffer (1/8 of a page, found the same
@@ -49,7 +49,7 @@ _FLUSH = 1e-30  # pmf terms below this are 0 (x86 subnormal arithmetic is ~100x 
 _RETRY = 2  # PTRS attempts per lane on a page (both fail with probability rho**2 <= 1/16)
 _TAIL, _TAIL_ATTEMPTS = 64, 4  # tail buffer: at least 64 slots, and attempts per slot and pass
 _TAIL_SHARE = 8  # the tail buffer has 1 / _TAIL_SHARE of a page's lanes
-_PAGE_SHARE = 8  # a PTRS page has 1 / _PAGE_SHARE of the lanes
+_PAGE_SHARE = 16  # a PTRS page has 1 / _PAGE_SHARE of the lanes
 _MIN_PAGE = 64
 
 
