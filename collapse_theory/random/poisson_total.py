@@ -156,9 +156,9 @@ def _page_size(L, share):
     return min(L, -(-max(_MIN_PAGE, L // share) // _MIN_PAGE) * _MIN_PAGE)
 
 
-def _serve(key, c, lam, small, late, dtype):
-    """Inversion on the lanes ``small`` and PTRS from attempt 0 on the lanes ``late`` (disjoint), 0
-    elsewhere: pages of ``L / 64`` (inversion) and ``L / _PAGE_SHARE`` (PTRS) lanes, as many as
+def _serve(key, c, lam, small, late, x, dtype):
+    """``x`` with inversion on the lanes ``small`` and PTRS from attempt 0 on the lanes ``late``
+    (disjoint): pages of ``L / 64`` (inversion) and ``L / _PAGE_SHARE`` (PTRS) lanes, as many as
     filled. Both lists of lanes come from their ranks and one scatter.
     """
     L = lam.shape[0]
@@ -182,7 +182,7 @@ def _serve(key, c, lam, small, late, dtype):
     def ptrs(i, out):
         return page(ns_max + i * pl, pl, 1e4, lambda c, lam, ok: _ptrs_page(key, c, lam, ok, dtype), out)
 
-    out = jax.lax.fori_loop(0, (ns + ps - 1) // ps, inv, jnp.zeros((L,), lam.dtype))
+    out = jax.lax.fori_loop(0, (ns + ps - 1) // ps, inv, x)
     return jax.lax.fori_loop(0, (nl + pl - 1) // pl, ptrs, out)
 
 
@@ -221,7 +221,6 @@ def poisson_total(key: bits.KeyPair, chains: jax.Array, lam: jax.Array, dtype=jn
     small = ~invalid & (lam > 0.0) & (lam < _INV_MEAN)
     lam_l = jnp.where(large, lam, 1e4)
     x0 = _ptrs_quick(*_uniform_pair(key, c, 0, dtype), lam_l)
-    x0 = _materialize(jnp.where(large, x0, 0.0), lam[0] < -1.0)  # -1: quick test failed
-    late = x0 < 0.0
-    x = jnp.where(small | late, _serve(key, c, lam, small, late, dtype), x0)
-    return jnp.where(invalid, jnp.nan, x)
+    x0 = _materialize(jnp.where(large, x0, jnp.where(invalid, jnp.nan, 0.0)), lam[0] < -1.0)
+    late = x0 < 0.0  # the quick test failed
+    return _serve(key, c, lam, small, late, x0, dtype)
