@@ -13,14 +13,16 @@ Schedule (XLA on CPU, measured: a full PTRS attempt costs ~10 ns per lane, its q
 (Hörmann's step 1) with the Threefry block ~2 ns, and every operation ~2 us, so the number of
 operations per generation matters as much as their width):
 
-* one pass over every lane draws attempt 0's block and runs only its quick-accept test (no
-  logarithms), which settles ~70 % of the lanes with ``lam >= 10`` at ``lam ~ 100`` (more at larger
-  means); where it accepts, the full attempt gives the same value;
-* the lanes left (quick test failed, or a small mean) are listed in order by one rank (32 lanes per
-  word, population counts) and one scatter, and served by pages: ``L / 64`` lanes for the 32-step
-  inversion (lam < 10), ``L / 16`` for PTRS attempts 0 and 1 in full (widths rounded up to multiples
-  of 64), so that the logarithms run only on the lanes that need them, and extinct chains cost one
-  cheap pass;
+* one pass over every lane draws attempt 0's block: when over half of the lanes have ``lam >= 10``,
+  it runs attempt 0 in full and, where that rejects, attempt 1's quick-accept test (Hörmann's step
+  1), leaving ~5 % of the large lanes (to continue from attempt 1); otherwise it runs only attempt
+  0's quick test (no logarithms), which settles ~70 % of them at ``lam ~ 100`` (more at larger
+  means), and extinct chains then cost little. Where a quick test accepts, the full attempt gives
+  the same value;
+* the lanes left (rejected by that pass, or a small mean) are listed in order by their ranks (32
+  lanes per word, population counts) and one scatter, and served by pages: ``L / 64`` lanes for the
+  32-step inversion (lam < 10), ``L / 16`` for two PTRS attempts in full (widths rounded up to
+  multiples of 64), so that the logarithms run only on the lanes that need them;
 * the few lanes rejected twice take the slots of a tail buffer (1/8 of a page, found the same
   way), four attempts per pass until all accept.
 
@@ -51,6 +53,7 @@ _TAIL, _TAIL_ATTEMPTS = 64, 4  # tail buffer: at least 64 slots, and attempts pe
 _TAIL_SHARE = 8  # the tail buffer has 1 / _TAIL_SHARE of a page's lanes
 _PAGE_SHARE = 16  # a PTRS page has 1 / _PAGE_SHARE of the lanes
 _MIN_PAGE = 64
+_DENSE_NUM, _DENSE_DEN = 2, 1  # attempt 0 in full on every lane when over half of them have lam >= 10
 
 
 def _rank(mask):
@@ -156,8 +159,8 @@ def _page_size(L, share):
     return min(L, -(-max(_MIN_PAGE, L // share) // _MIN_PAGE) * _MIN_PAGE)
 
 
-def _serve(key, c, lam, small, late, x, dtype):
-    """``x`` with inversion on the lanes ``small`` and PTRS from attempt 0 on the lanes ``late``
+def _serve(key, c, lam, small, late, x, r0, dtype):
+    """``x`` with inversion on the lanes ``small`` and PTRS from attempt ``r0`` on the lanes ``late``
     (disjoint): pages of ``L / 64`` (inversion) and ``L / _PAGE_SHARE`` (PTRS) lanes, as many as
     filled. Both lists of lanes come from their ranks and one scatter.
     """
@@ -180,7 +183,7 @@ def _serve(key, c, lam, small, late, x, dtype):
         return page(i * ps, ps, 0.0, lambda c, lam, ok: _inversion(key, c, lam, _first_u(key, c, dtype), dtype), out)
 
     def ptrs(i, out):
-        return page(ns_max + i * pl, pl, 1e4, lambda c, lam, ok: _ptrs_page(key, c, lam, ok, dtype), out)
+        return page(ns_max + i * pl, pl, 1e4, lambda c, lam, ok: _ptrs_page(key, c, lam, ok, r0, dtype), out)
 
     out = jax.lax.fori_loop(0, (ns + ps - 1) // ps, inv, x)
     return jax.lax.fori_loop(0, (nl + pl - 1) // pl, ptrs, out)
@@ -190,11 +193,11 @@ def _first_u(key, c, dtype):
     return _uniform_pair(key, c, 0, dtype)[0]
 
 
-def _ptrs_page(key, c, lam, todo, dtype):
-    """PTRS from attempt 0 on the lanes ``todo`` of a page (the others carry a harmless ``lam``)."""
-    x = jnp.where(todo, _attempts(key, c, lam, jnp.uint32(0), _RETRY, dtype), 0.0)
+def _ptrs_page(key, c, lam, todo, r0, dtype):
+    """PTRS from attempt ``r0`` on the lanes ``todo`` of a page (the others carry a harmless ``lam``)."""
+    x = jnp.where(todo, _attempts(key, c, lam, jnp.uint32(r0), _RETRY, dtype), 0.0)
     x = _materialize(x, lam[0] < 0.0)
-    return _ptrs_finish(key, c, lam, x, jnp.full(lam.shape, _RETRY, jnp.uint32), dtype)
+    return _ptrs_finish(key, c, lam, x, jnp.full(lam.shape, r0 + _RETRY, jnp.uint32), dtype)
 
 
 def poisson_total(key: bits.KeyPair, chains: jax.Array, lam: jax.Array, dtype=jnp.float32) -> jax.Array:
@@ -220,7 +223,18 @@ def poisson_total(key: bits.KeyPair, chains: jax.Array, lam: jax.Array, dtype=jn
     large = ~invalid & (lam >= _INV_MEAN)
     small = ~invalid & (lam > 0.0) & (lam < _INV_MEAN)
     lam_l = jnp.where(large, lam, 1e4)
-    x0 = _ptrs_quick(*_uniform_pair(key, c, 0, dtype), lam_l)
-    x0 = _materialize(jnp.where(large, x0, jnp.where(invalid, jnp.nan, 0.0)), lam[0] < -1.0)
-    late = x0 < 0.0  # the quick test failed
-    return _serve(key, c, lam, small, late, x0, dtype)
+    rest = jnp.where(invalid, jnp.nan, 0.0)
+
+    def quick():  # attempt 0's quick test; the lanes left continue from attempt 0
+        x0 = _ptrs_quick(*_uniform_pair(key, c, 0, dtype), lam_l)
+        x0 = _materialize(jnp.where(large, x0, rest), lam[0] < -1.0)
+        return _serve(key, c, lam, small, x0 < 0.0, x0, 0, dtype)
+
+    def dense():  # attempt 0 in full, attempt 1's quick test; the lanes left continue from attempt 1
+        x0 = _ptrs_try(*_uniform_pair(key, c, 0, dtype), lam_l)
+        x0 = jnp.where(x0 >= 0.0, x0, _ptrs_quick(*_uniform_pair(key, c, 1, dtype), lam_l))
+        x0 = _materialize(jnp.where(large, x0, rest), lam[0] < -1.0)
+        return _serve(key, c, lam, small, x0 < 0.0, x0, 1, dtype)
+
+    L = lam.shape[0]
+    return jax.lax.cond(_DENSE_NUM * jnp.sum(large, dtype=jnp.int32) > _DENSE_DEN * L, dense, quick)
