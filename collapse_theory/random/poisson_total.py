@@ -227,13 +227,13 @@ def poisson_total(key: bits.KeyPair, chains: jax.Array, lam: jax.Array, dtype=jn
 
     def quick():  # attempt 0's quick test; the lanes left continue from attempt 0
         x0 = _ptrs_quick(*_uniform_pair(key, c, 0, dtype), lam_l)
-        x0 = _materialize(jnp.where(large, x0, rest), lam[0] < -1.0)
+        x0 = _materialize(jnp.where(large, x0, rest), lam_l[0] < 0.0)  # lam_l >= 10: never
         return _serve(key, c, lam, small, x0 < 0.0, x0, 0, dtype)
 
     def dense():  # attempt 0 in full, attempt 1's quick test; the lanes left continue from attempt 1
         x0 = _ptrs_try(*_uniform_pair(key, c, 0, dtype), lam_l)
         x0 = jnp.where(x0 >= 0.0, x0, _ptrs_quick(*_uniform_pair(key, c, 1, dtype), lam_l))
-        x0 = _materialize(jnp.where(large, x0, rest), lam[0] < -1.0)
+        x0 = _materialize(jnp.where(large, x0, rest), lam_l[0] < 0.0)  # lam_l >= 10: never
         return _serve(key, c, lam, small, x0 < 0.0, x0, 1, dtype)
 
     L = lam.shape[0]

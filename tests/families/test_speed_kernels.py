@@ -36,6 +36,24 @@ def test_poisson_total_exact_law_each_rate():
         assert_exact_law(x[i], st.poisson(rate), false_fail_rate=ALPHA / len(RATES), what=f"Poisson({rate})")
 
 
+def test_poisson_total_invalid_rates_give_nan_in_every_lane_and_schedule():
+    """NaN, negative and infinite rates give NaN wherever they stand, lane 0 included (a rate
+    below -1 in lane 0 once made the never-run materialising loop run forever), under both
+    first-pass schedules (most lanes large, or few), and leave the other lanes' values alone."""
+    key, f32 = bits.key_from_seed(8), jnp.float32
+    chains = jnp.arange(400, dtype=jnp.uint32)
+    for large in (0.9, 0.1):
+        lam = np.where(np.random.default_rng(3).random(400) < large, 57.3, 3.0).astype(np.float32)
+        ref = np.asarray(_poisson_total(key, chains, jnp.asarray(lam), f32))
+        bad = lam.copy()
+        bad[[0, 1, 2, 200]] = [-2.0, np.nan, np.inf, -np.inf]
+        got = np.asarray(_poisson_total(key, chains, jnp.asarray(bad), f32))
+        assert np.all(np.isnan(got[[0, 1, 2, 200]]))
+        keep = np.ones(400, bool)
+        keep[[0, 1, 2, 200]] = False
+        np.testing.assert_array_equal(got[keep], ref[keep])
+
+
 def test_poisson_total_lane_values_do_not_depend_on_the_batch():
     """A lane's value is a function of (key, chain, rate): the same chain gives the same count when
     its neighbours are dead (compacted buffers), alive (full width) or of the other method."""
