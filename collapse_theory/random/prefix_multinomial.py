@@ -95,7 +95,8 @@ def _plan(probs, b: int, D: int, cap: int):
 
     split = listed(lambda p, left, right, i: (p > 0.0) & (p < 1.0))
     rank = _prefix_count(split.astype(jnp.float32)).astype(jnp.int32)
-    dst = jnp.where(split, rank - 1, cap + _PAGE)
+    # past the end (dropped), a distinct index per lane: the scatters promise unique indices
+    dst = jnp.where(split, rank - 1, cap + _PAGE + jnp.arange(split.shape[0], dtype=jnp.int32))
 
     def gather_list(x):
         return jnp.zeros((cap + _PAGE,), x.dtype).at[dst].set(x, mode="drop", unique_indices=True)
@@ -156,8 +157,9 @@ def prefix_multinomial(key, chains, n, probs, span, dtype, max_span: int | None 
         m = jnp.where(ok, val[at], 0.0)
         key_h = jnp.stack(bits.threefry2x32(key, heights[s].astype(jnp.uint32), jnp.uint32(tags.MULTINOMIAL_TREE)))
         x = _binomial_flat(key_h, cid[at // K], (link >> _SHIFT).astype(jnp.uint32), m, p, dtype)
-        val = val.at[jnp.where(ok, at, C * K)].set(x, mode="drop", unique_indices=True)
+        void = C * K + lane  # past the end (dropped), distinct: the scatters promise unique indices
+        val = val.at[jnp.where(ok, at, void)].set(x, mode="drop", unique_indices=True)
         right = at + (link & (2**_SHIFT - 1))
-        return val.at[jnp.where(ok, right, C * K)].set(m - x, mode="drop", unique_indices=True)
+        return val.at[jnp.where(ok, right, void)].set(m - x, mode="drop", unique_indices=True)
 
     return jax.lax.fori_loop(0, last[-1], body, val).reshape(C, K)
