@@ -5,6 +5,20 @@ random; those nodes, over all chains, are compacted and drawn in pages
 (:func:`live_multinomial`). Binomials by unrolled inversion (``n q < 10``) or BTRS
 (:mod:`collapse_theory.random.binomial`), on flat lanes with a counter per (chain, node).
 
+Streams. A lane ``(chain c, slot j)`` draws Binomial(n, p) by sampling ``q = min(p, 1 - p)``
+(``X = n - Bin(n, 1 - p)`` when ``p > 1/2``): by inversion of the first uniform of attempt 0 where
+``n q < _INV_MEAN``, else by BTRS keeping the first accepted attempt, attempt ``r`` reading the
+block at counter ``(c, r * 2**16 + j)`` (:func:`collapse_theory.random.binomial._uniforms`). So a
+lane's value depends only on ``(key, c, j, n, p)``: not on the batch, the page that served it, or
+how many rounds its retries took (tested with tiny pages and buffers).
+
+Work (measured on 2 cores). A page pays a first pass over its lanes (``_FIRST_ATTEMPTS`` BTRS
+attempts, or the unrolled inversion); the lanes it leaves open (``<= 0.3**3`` of the BTRS lanes)
+are retried together once all pages of the depth are done (:func:`_settle`): retried page by page,
+they cost 3-8x the first pass. A chain of cheap elementwise work read by several fusions is copied
+into each, so the passes leave through a loop, a cond, or
+:func:`collapse_theory.random.xla.materialize`.
+
 References:
     L. Devroye, "Non-Uniform Random Variate Generation", Springer 1986, sections X.4 and XI.1.4.
     W. Hörmann, "The generation of binomial random variates", J. Stat. Comput. Simul. 46 (1993).
@@ -54,76 +68,15 @@ def _inversion_tail(key, c, j, n, q, u, x, dtype):
     return jax.lax.while_loop(lambda s: jnp.any(s[0] < 0.0), body, init)[0]
 
 
-def _binomial_flat(key, c, j, n, p, dtype):
-    """Binomial(n, p) on 1-D lanes with chain ``c`` and stream slot ``j`` each (``0 < p < 1``, or
-    ``n = 0``), on the lane streams of :mod:`collapse_theory.random.binomial` (attempt ``r`` reads
-    the block at counter ``(c, r * 2**16 + j)``), so a lane's value depends only on ``(key, c, j, n,
-    p)``. Only ``q = min(p, 1 - p)`` is sampled; ``n q < 10``: inversion (Devroye 1986, X.4.3),
-    unrolled; else Hörmann's BTRS (valid for ``n q >= 10``), retried until every lane accepts.
-    A lean variant of ``binomial_lanes`` (one attempt per pass, no compacted retries): it is
-    compiled once per tree depth, so its size is compile time.
-    """
-    flip = p > 0.5
-    q = jnp.where(flip, 1.0 - p, p)
-    mean = n * q
-    small = mean < _INV_MEAN
-    u, v = _binomial._uniforms(key, c, j, 0, dtype)
-    qi = jnp.where(small, q, 0.0)
-    nb, qb = jnp.where(small, 1e4, n), jnp.where(small, 0.5, q)
-    big = ~small & (n > 0.0)
-
-    def invert():
-        cnt = _binomial._inversion_steps(jnp.where(small, n, 0.0), qi, u, _INV_STEPS)
-        return jnp.where((cnt >= _INV_STEPS) & (n >= _INV_STEPS), -1.0, jnp.minimum(cnt, n))
-
-    zeros = jnp.zeros_like(n)
-    x_inv = jax.lax.cond(jnp.any(small & (n > 0.0)), invert, lambda: zeros)
-    x_btrs = jax.lax.cond(jnp.any(big), lambda: _binomial._btrs_try(u, v, nb, qb), lambda: zeros)
-    x = jnp.where(small, x_inv, x_btrs)
-    L = n.shape[0]
-    size = min(L, max(64, L // 4))
-
-    def attempts(c, j, nb, qb, x, live):
-        def body(s):
-            r, x = s
-            k = _binomial._btrs_try(*_binomial._uniforms(key, c, j, r, dtype), nb, qb)
-            return r + 1, jnp.where(live & (x < 0.0), k, x)
-
-        return jax.lax.while_loop(lambda s: jnp.any(live & (s[1] < 0.0)), body, (jnp.uint32(1), x))[1]
-
-    def retry(x):
-        # Rejected BTRS lanes (about 1 in 6) retry on a compacted buffer, the overflow at full width.
-        pending = big & (x < 0.0)
-        rank = _prefix_count(pending.astype(jnp.float32)).astype(jnp.int32)
-        idx = (
-            jnp.full((size,), L, jnp.int32)
-            .at[jnp.where(pending, rank - 1, size)]
-            .set(jnp.arange(L, dtype=jnp.int32), mode="drop")
-        )
-        ok = idx < L
-        safe = jnp.minimum(idx, L - 1)
-        sub = _binomial._materialize((c[safe], j[safe], nb[safe], qb[safe]), n[0] < 0.0)
-        x = x.at[idx].set(attempts(*sub, jnp.where(ok, -1.0, 0.0), ok), mode="drop")
-        x = jax.lax.cond(jnp.any(big & (x < 0.0)), lambda: attempts(c, j, nb, qb, x, big), lambda: x)
-        tail = small & (x < 0.0)
-
-        def finish():
-            return jnp.where(tail, _inversion_tail(key, c, j, n, qi, u, jnp.where(tail, -1.0, 0.0), dtype), x)
-
-        return jax.lax.cond(jnp.any(tail), finish, lambda: x)
-
-    x = jax.lax.cond(jnp.any(x < 0.0), retry, lambda x: x, x)
-    return jnp.where(flip, n - x, x)
-
-
-_PAGE = 256
-"""Lanes per page (measured on 2 cores: a page of 1024 lanes costs 4-8x one of 256, its BTRS
-retries and their compaction growing faster than the lanes)."""
+_PAGE = 4096
+"""Lanes per page where a depth has that many candidate nodes, else ``_SMALL_PAGE``: two page
+shapes, so the tree's depths share their compiled pages."""
+_SMALL_PAGE = 256
 
 
 def _page_size(lanes: int) -> int:
-    """Lanes per page of a tree depth with ``lanes`` candidate nodes: ``_PAGE``, or the depth when smaller."""
-    return min(lanes, _PAGE)
+    """Lanes per page of a tree depth with ``lanes`` candidate nodes."""
+    return _PAGE if lanes >= _PAGE else min(lanes, _SMALL_PAGE)
 
 
 def live_multinomial(key, chains, n, probs, dtype):
@@ -182,28 +135,150 @@ def _paged_nodes(key, chains, random, m, p, dtype):
 
 def paged_binomial(key, c, j, m, p, random, dtype):
     """Binomial(m, p) on the 1-D lanes where ``random`` holds (0 elsewhere), lane ``l`` drawing
-    from the stream of chain ``c[l]``, slot ``j[l]``: those lanes are compacted and drawn in pages
-    (as many as they fill), so the work follows their number, not the lanes'.
+    from the stream of chain ``c[l]``, slot ``j[l]`` (the module's streams).
+
+    The lanes of each method are compacted and drawn in pages of one method, as many as they fill,
+    so the work follows their number, not the lanes': unrolled inversion (``m q < _INV_MEAN``; a
+    page whose lanes pass the unrolled steps, probability ``< 3e-8`` each, finishes them by
+    :func:`_inversion_tail`) and ``_FIRST_ATTEMPTS`` BTRS attempts per lane. The BTRS lanes that
+    rejected every attempt are retried together once all pages are done (:func:`_settle`).
     """
     L = m.shape[0]
+    flip = p > 0.5
+    q = jnp.where(flip, 1.0 - p, p)
+    small = random & (m * q < _INV_MEAN)
+    big = random & ~small
+    m = jnp.where(random, m, 0.0)
+    q_inv, q_btrs = jnp.where(small, q, 0.0), jnp.where(big, q, 0.5)
+    m_btrs = jnp.where(big, m, 1e4)
+
+    def invert(c, j, n, q):
+        u = _binomial._uniforms(key, c, j, 0, dtype)[0]
+        cnt = _binomial._inversion_steps(n, q, u, _INV_STEPS)
+        x = jnp.where((cnt >= _INV_STEPS) & (n >= _INV_STEPS), -1.0, jnp.minimum(cnt, n))
+        tail = x < 0.0  # past the unrolled steps: probability < 3e-8 per lane
+        return jax.lax.cond(
+            jnp.any(tail), lambda: jnp.where(tail, _inversion_tail(key, c, j, n, q, u, x, dtype), x), lambda: x
+        )
+
+    def btrs(c, j, n, q):  # attempts in a rolled loop: each copy of BTRS costs compile time
+        def attempt(r, x):
+            k = _binomial._btrs_try(*_binomial._uniforms(key, c, j, r, dtype), n, q)
+            return jnp.where(x < 0.0, k, x)
+
+        return jax.lax.fori_loop(0, _FIRST_ATTEMPTS, attempt, jnp.full(n.shape, -1.0, dtype))
+
+    x = jnp.zeros((L,), dtype)
+    x = _paged(small, (c, j, m, q_inv), invert, x)
+    x = _paged(big, (c, j, m_btrs, q_btrs), btrs, x)
+    x = _settle(key, c, j, m_btrs, q_btrs, big, x, dtype)
+    return jnp.where(random, jnp.where(flip, m - x, x), 0.0)
+
+
+_FIRST_ATTEMPTS = 3
+"""BTRS attempts per lane in a page (all rejected with probability ``<= 0.3**3 = 0.027``)."""
+_RETRY = 1024
+"""Lanes retried together (:func:`_settle`)."""
+
+
+def _paged(mask, lanes, draw, x):
+    """``x`` with ``draw(*lanes)`` at the lanes where ``mask`` holds: those lanes compacted into pages."""
+    L = mask.shape[0]
     page = _page_size(L)
     slots = -(-L // page) * page
-    rank = _prefix_count(random.astype(jnp.float32)).astype(jnp.int32)
+    rank = _prefix_count(mask.astype(jnp.float32)).astype(jnp.int32)
     order = (
         jnp.full((slots,), L, jnp.int32)
-        .at[jnp.where(random, rank - 1, slots)]
+        .at[jnp.where(mask, rank - 1, slots)]
         .set(jnp.arange(L, dtype=jnp.int32), mode="drop")
     )
     pages = (rank[-1] + page - 1) // page
 
-    def body(i, out):
+    def body(i, x):
         idx = jax.lax.dynamic_slice_in_dim(order, i * page, page)
-        ok = idx < L
         safe = jnp.minimum(idx, L - 1)
         # Materialised: a gather inside the sampler's fusions would slow them several-fold.
-        lanes = _binomial._materialize(
-            (c[safe], j[safe], jnp.where(ok, m[safe], 0.0), jnp.where(ok, p[safe], 0.0)), i < 0
-        )
-        return out.at[idx].set(_binomial_flat(key, *lanes, dtype), mode="drop")
+        sub = _binomial._materialize(tuple(a[safe] for a in lanes), i < 0)
+        return x.at[idx].set(draw(*sub), mode="drop")
 
-    return jax.lax.fori_loop(0, pages, body, jnp.zeros((L,), dtype))
+    return jax.lax.fori_loop(0, pages, body, x)
+
+
+def _settle(key, c, j, m, q, big, x, dtype):
+    """Finish the BTRS lanes the pages left at -1, from attempt ``_FIRST_ATTEMPTS`` on: the first
+    ``_RETRY`` of them compacted and retried until all accept, again while any is left. Each lane
+    keeps its first accepted attempt (the module's streams).
+    """
+    L = x.shape[0]
+    size = min(L, _RETRY)
+
+    def attempts(lanes, x, live):
+        def body(s):
+            r, x = s
+            k = _binomial._btrs_try(*_binomial._uniforms(key, *lanes[:2], r, dtype), *lanes[2:])
+            return r + 1, jnp.where(live & (x < 0.0), k, x)
+
+        init = (jnp.uint32(_FIRST_ATTEMPTS), x)
+        return jax.lax.while_loop(lambda s: jnp.any(live & (s[1] < 0.0)), body, init)[1]
+
+    def serve(x):
+        pending = big & (x < 0.0)
+        rank = _prefix_count(pending.astype(jnp.float32)).astype(jnp.int32)
+        idx = (
+            jnp.full((size,), L, jnp.int32)
+            .at[jnp.where(pending, rank - 1, size)]
+            .set(jnp.arange(L, dtype=jnp.int32), mode="drop")
+        )
+        ok = idx < L
+        safe = jnp.minimum(idx, L - 1)
+        sub = _binomial._materialize((c[safe], j[safe], m[safe], q[safe]), rank[-1] < 0)
+        return x.at[idx].set(attempts(sub, jnp.where(ok, -1.0, 0.0), ok), mode="drop")
+
+    return jax.lax.while_loop(lambda x: jnp.any(big & (x < 0.0)), serve, x)
+
+
+def _first_pass(key, c, j, n, p, dtype):
+    """Binomial(n, p) on 1-D lanes (``0 < p < 1``, or ``n = 0``) in one fused pass, or -1 where it
+    did not settle: unrolled inversion where ``n q < _INV_MEAN``, else ``_FIRST_ATTEMPTS`` BTRS
+    attempts (:func:`_finish` completes the rest), on the module's streams.
+    """
+    flip = p > 0.5
+    q = jnp.where(flip, 1.0 - p, p)
+    small = n * q < _INV_MEAN
+    u, _ = _binomial._uniforms(key, c, j, 0, dtype)
+    cnt = _binomial._inversion_steps(jnp.where(small, n, 0.0), jnp.where(small, q, 0.0), u, _INV_STEPS)
+    x_inv = jnp.where((cnt >= _INV_STEPS) & (n >= _INV_STEPS), -1.0, jnp.minimum(cnt, n))
+    nb, qb = jnp.where(small, 1e4, n), jnp.where(small, 0.5, q)
+    x_btrs = _binomial._btrs_first(key, c, j, nb, qb, 0, _FIRST_ATTEMPTS, dtype)
+    x = jnp.where(small, x_inv, jnp.where(n > 0.0, x_btrs, 0.0))
+    return jnp.where(x < 0.0, -1.0, jnp.where(flip, n - x, x))
+
+
+def _finish(key, c, j, n, p, x, dtype):
+    """The lanes of :func:`_first_pass` left at -1, settled: BTRS from attempt ``_FIRST_ATTEMPTS``
+    on, one attempt per pass until all accept; inversion past its unrolled steps by
+    :func:`_inversion_tail`. Other lanes keep ``x``.
+    """
+    flip = p > 0.5
+    q = jnp.where(flip, 1.0 - p, p)
+    small = n * q < _INV_MEAN
+    open_ = x < 0.0
+    nb, qb = jnp.where(small, 1e4, n), jnp.where(small, 0.5, q)
+    live = open_ & ~small
+
+    def body(s):
+        r, y = s
+        k = _binomial._btrs_try(*_binomial._uniforms(key, c, j, r, dtype), nb, qb)
+        return r + 1, jnp.where(live & (y < 0.0), k, y)
+
+    init = (jnp.uint32(_FIRST_ATTEMPTS), jnp.where(live, -1.0, 0.0))
+    y = jax.lax.while_loop(lambda s: jnp.any(live & (s[1] < 0.0)), body, init)[1]
+    tail = open_ & small
+
+    def invert():
+        u = _binomial._uniforms(key, c, j, 0, dtype)[0]
+        qi = jnp.where(tail, q, 0.0)
+        return _inversion_tail(key, c, j, jnp.where(tail, n, 0.0), qi, u, jnp.where(tail, -1.0, 0.0), dtype)
+
+    y = jnp.where(tail, jax.lax.cond(jnp.any(tail), invert, lambda: y), y)
+    return jnp.where(open_, jnp.where(flip, n - y, y), x)

@@ -13,7 +13,11 @@ child's for a split node or one whose draws all go left, the right child's other
 count of a node lives at its representative in a ``[C, K]`` table. A split node reads ``m`` there,
 draws ``x ~ Bin(m, p)``, and writes ``x`` and ``m - x`` at its children's representatives; at the
 end the table holds the leaf counts. The split nodes of all chains are listed once per generation,
-by height (top down), and drawn in pages of ``_PAGE`` lanes, one height at a time.
+by height (top down), and drawn one height at a time: a first pass over pages of nodes
+(:func:`~collapse_theory.random.live_multinomial._first_pass`), whose open lanes (BTRS rejecting
+all its first attempts, about 1 in 40) are queued and settled together before the next height
+(:func:`~collapse_theory.random.live_multinomial._finish`): retried page by page they cost several
+times the first pass (measured on 2 cores).
 
 Streams. Node ``(h, i)`` (height ``h`` above the leaves, covering slots ``[i 2**h, (i+1) 2**h)``)
 of chain ``c`` draws from the lane stream ``(threefry(key, h, MULTINOMIAL_TREE), c, i)`` of
@@ -40,12 +44,26 @@ import jax.numpy as jnp
 from collapse_theory.random import bits
 from collapse_theory.random import purposes as tags
 from collapse_theory.random.binomial import _prefix_count
-from collapse_theory.random.live_multinomial import _binomial_flat
+from collapse_theory.random.live_multinomial import _finish, _first_pass
+from collapse_theory.random.xla import materialize as _materialize
 
 __all__ = ["prefix_multinomial", "subtree_height", "tree_height"]
 
-_PAGE = 256
-"""Split nodes of one height drawn together (measured: pages of 1024 cost 6-8x a page of 256)."""
+_PAGE = (256, 1024)
+"""Split nodes of one height drawn together in a first pass
+(:func:`~collapse_theory.random.live_multinomial._first_pass`): a power of two near ``1/64`` of the
+list, within these bounds (measured on 2 cores, 400 and 2000 chains: pages of 256 and 1024 lanes
+were the fastest)."""
+
+
+def _page(cap: int) -> int:
+    """Lanes per page for a list of at most ``cap`` split nodes."""
+    lo, hi = _PAGE
+    return min(hi, max(lo, 2 ** max(0, math.floor(math.log2(max(cap, 1) / 64)))))
+
+
+_RETRY = 256
+"""Lanes a first pass left open, settled together once the pages of their height are done."""
 _SHIFT = 8
 """The list packs a node's index above the distance (< 2**_SHIFT) between its children's representatives."""
 
@@ -63,12 +81,12 @@ def subtree_height(span, D: int):
     return jnp.maximum(1, jnp.sum(jnp.asarray([2**h for h in range(D)], jnp.int32) < top)).astype(jnp.int32)
 
 
-def _plan(probs, b: int, D: int, cap: int):
+def _plan(probs, b: int, D: int, cap: int, pad: int):
     """The split nodes of the subtree of height ``b``, listed by height (top down), then node, then chain.
 
     Returns ``(pos, aux, share, counts, heights, root)``: per listed node the flat table index
     ``c K + rep(left child)``, ``rep(right) - rep(left) | i << _SHIFT`` and the left share ``p``
-    (arrays of ``cap + _PAGE``, the tail unused); the number of split nodes of each height and the
+    (arrays of ``cap + pad``, the tail unused); the number of split nodes of each height and the
     heights (``int32[D]``, height ``b`` first, zero-padded); the root's representative per chain.
     """
     C, K = probs.shape
@@ -96,10 +114,10 @@ def _plan(probs, b: int, D: int, cap: int):
     split = listed(lambda p, left, right, i: (p > 0.0) & (p < 1.0))
     rank = _prefix_count(split.astype(jnp.float32)).astype(jnp.int32)
     # past the end (dropped), a distinct index per lane: the scatters promise unique indices
-    dst = jnp.where(split, rank - 1, cap + _PAGE + jnp.arange(split.shape[0], dtype=jnp.int32))
+    dst = jnp.where(split, rank - 1, cap + pad + jnp.arange(split.shape[0], dtype=jnp.int32))
 
     def gather_list(x):
-        return jnp.zeros((cap + _PAGE,), x.dtype).at[dst].set(x, mode="drop", unique_indices=True)
+        return jnp.zeros((cap + pad,), x.dtype).at[dst].set(x, mode="drop", unique_indices=True)
 
     pos = gather_list(listed(lambda p, left, right, i: left + row[:, None]))
     aux = gather_list(listed(lambda p, left, right, i: (right - left) | (i << _SHIFT)))
@@ -136,30 +154,67 @@ def prefix_multinomial(key, chains, n, probs, span, dtype, max_span: int | None 
     cap = C * (width - 1)  # a chain with L live slots has L - 1 split nodes
     probs = jnp.maximum(jnp.asarray(probs, dtype), 0.0)
     b = subtree_height(span, D)
+    P, R = _page(cap), _RETRY
     pos, aux, share, counts, heights, root = jax.lax.switch(
-        b - 1, [lambda p, h=h: _plan(p, h, D, cap) for h in range(1, D + 1)], probs
+        b - 1, [lambda p, h=h: _plan(p, h, D, cap, P) for h in range(1, D + 1)], probs
     )
     val = jnp.zeros((C * K,), dtype).at[jnp.arange(C, dtype=jnp.int32) * K + root].set(n, unique_indices=True)
-    P = _PAGE
     pages = (counts + P - 1) // P
-    last = jnp.cumsum(pages)  # pages of heights[0..s] end before page last[s]
-    start = jnp.cumsum(counts) - counts
+    start = jnp.cumsum(counts) - counts  # the list holds the nodes of heights[s] from start[s] on
     lane = jnp.arange(P, dtype=jnp.int32)
     cid = chains.astype(jnp.uint32)
+    qsize = cap + P
 
-    def body(k, val):
-        s = jnp.sum(last <= k)  # page k draws split nodes of height heights[s]
-        first = start[s] + (k - last[s] + pages[s]) * P
-        ok = first + lane < start[s] + counts[s]
-        at = jax.lax.dynamic_slice_in_dim(pos, first, P)
-        link = jax.lax.dynamic_slice_in_dim(aux, first, P)
-        p = jnp.where(ok, jax.lax.dynamic_slice_in_dim(share, first, P), 0.0)
-        m = jnp.where(ok, val[at], 0.0)
-        key_h = jnp.stack(bits.threefry2x32(key, heights[s].astype(jnp.uint32), jnp.uint32(tags.MULTINOMIAL_TREE)))
-        x = _binomial_flat(key_h, cid[at // K], (link >> _SHIFT).astype(jnp.uint32), m, p, dtype)
-        void = C * K + lane  # past the end (dropped), distinct: the scatters promise unique indices
-        val = val.at[jnp.where(ok, at, void)].set(x, mode="drop", unique_indices=True)
+    def lanes(first, size, stop):
+        """Listed nodes ``first .. first + size - 1`` (valid below ``stop``): position, link, share."""
+        ok = first + jnp.arange(size, dtype=jnp.int32) < stop
+        at = jax.lax.dynamic_slice_in_dim(pos, first, size)
+        link = jax.lax.dynamic_slice_in_dim(aux, first, size)
+        p = jnp.where(ok, jax.lax.dynamic_slice_in_dim(share, first, size), 0.0)
+        return ok, at, link, p
+
+    def write(val, ok, at, link, m, x):
+        size = at.shape[0]
+        v = C * K + jnp.arange(size, dtype=jnp.int32)
+        val = val.at[jnp.where(ok, at, v)].set(x, mode="drop", unique_indices=True)
         right = at + (link & (2**_SHIFT - 1))
-        return val.at[jnp.where(ok, right, void)].set(m - x, mode="drop", unique_indices=True)
+        return val.at[jnp.where(ok, right, v)].set(m - x, mode="drop", unique_indices=True)
 
-    return jax.lax.fori_loop(0, last[-1], body, val).reshape(C, K)
+    def height(s, carry):
+        val, queue = carry
+        key_h = jnp.stack(bits.threefry2x32(key, heights[s].astype(jnp.uint32), jnp.uint32(tags.MULTINOMIAL_TREE)))
+        stop = start[s] + counts[s]
+
+        def page(k, carry):  # first passes; the lanes left open are queued (list positions)
+            val, queue, nq = carry
+            first = start[s] + k * P
+            ok, at, link, p = lanes(first, P, stop)
+            m = jnp.where(ok, val[at], 0.0)
+            # materialised: gathers inside the sampler's fusions would slow them several-fold
+            c, j, m, p = _materialize((cid[at // K], (link >> _SHIFT).astype(jnp.uint32), m, p), k < 0)
+            x = _materialize(_first_pass(key_h, c, j, m, p, dtype), k < 0)  # one pass, read by several fusions
+            val = write(val, ok & (x >= 0.0), at, link, m, x)
+            open_ = ok & (x < 0.0)
+            rank = _prefix_count(open_.astype(jnp.float32)).astype(jnp.int32)
+            queue = queue.at[jnp.where(open_, nq + rank - 1, qsize + R + lane)].set(
+                first + lane, mode="drop", unique_indices=True
+            )
+            return val, queue, nq + rank[-1]
+
+        val, queue, nq = jax.lax.fori_loop(0, pages[s], page, (val, queue, jnp.int32(0)))
+
+        def retry(carry):  # the queue, R lanes at a time
+            val, i = carry
+            idx = jax.lax.dynamic_slice_in_dim(queue, i, R)
+            ok = i + jnp.arange(R, dtype=jnp.int32) < nq
+            sub = _materialize((pos[idx], aux[idx], jnp.where(ok, share[idx], 0.0)), i < 0)
+            at, link, p = sub
+            m = jnp.where(ok, val[at], 0.0)
+            j = (link >> _SHIFT).astype(jnp.uint32)
+            x = _finish(key_h, cid[at // K], j, m, p, jnp.where(ok, -1.0, 0.0), dtype)
+            return write(val, ok, at, link, m, x), i + R
+
+        return jax.lax.while_loop(lambda c: c[1] < nq, retry, (val, jnp.int32(0)))[0], queue
+
+    queue = jnp.zeros((qsize + R,), jnp.int32)  # entries past the count of a height are stale, never used
+    return jax.lax.fori_loop(0, b, height, (val, queue))[0].reshape(C, K)

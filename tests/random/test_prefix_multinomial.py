@@ -95,6 +95,42 @@ def test_prefix_tree_draws_what_the_live_tree_draws_whatever_the_batch():
         np.testing.assert_array_equal(np.asarray(sub), a[1:NARROW], err_msg=f"span {top}, narrow chains")
 
 
+def test_counts_do_not_depend_on_pages_retry_buffers_or_unrolled_steps(monkeypatch):
+    """Each lane keeps its first accepted attempt, whichever path settles it: tiny pages and retry
+    buffers (every depth overflows them, so lanes are served over several rounds) and 4 unrolled
+    inversion steps (lanes past them finish by the one-step tail) draw the counts of the defaults,
+    bit for bit, in both trees."""
+    from collapse_theory.random import live_multinomial as live_mod
+    from collapse_theory.random import prefix_multinomial as prefix_mod
+
+    rng = np.random.default_rng(8)
+    C = 120
+    chains = jnp.arange(C, dtype=jnp.uint32) + 77
+    key = bits.key_from_seed(13)
+    p, span = _ragged(rng, C, 40, k=40)
+    n = jnp.asarray(rng.choice([40.0, 500.0, 3000.0], C))  # inversion and BTRS nodes at every height
+
+    def draw():  # fresh functions: traced anew under the patched settings
+        a = jax.jit(lambda *a: prefix_multinomial(*a, jnp.float32))(key, chains, n, p, span)
+        b = jax.jit(lambda *a: live_multinomial(*a, jnp.float32))(key, chains, n, p)
+        return np.asarray(a), np.asarray(b)
+
+    ref = draw()
+    for mod, name, value in (
+        (live_mod, "_PAGE", 64),
+        (live_mod, "_SMALL_PAGE", 16),
+        (live_mod, "_RETRY", 4),
+        (live_mod, "_INV_STEPS", 4),
+        (prefix_mod, "_PAGE", (16, 16)),
+        (prefix_mod, "_RETRY", 4),
+    ):
+        monkeypatch.setattr(mod, name, value)
+    np.testing.assert_array_equal(ref[0], ref[1])  # slot-ordered masses: the trees agree
+    for a, b in zip(ref, draw(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ref[0].sum(axis=1), np.asarray(n))
+
+
 def test_repack_keeps_every_state_count_and_the_survivors_order():
     rng = np.random.default_rng(6)
     C, k = 200, 100
