@@ -181,18 +181,37 @@ _RETRY = 1024
 """Lanes retried together (:func:`_settle`)."""
 
 
+def _compact(mask, size):
+    """Indices of the first ``size`` lanes where ``mask`` holds, in order, padded with ``L``; and their count."""
+    L = mask.shape[0]
+    rank = _prefix_count(mask.astype(jnp.float32)).astype(jnp.int32)
+    idx = (
+        jnp.full((size,), L, jnp.int32)
+        .at[jnp.where(mask, rank - 1, size)]
+        .set(jnp.arange(L, dtype=jnp.int32), mode="drop")
+    )
+    return idx, rank[-1]
+
+
+def _btrs_until_accepted(key, c, j, n, q, x, live, dtype):
+    """BTRS from attempt ``_FIRST_ATTEMPTS`` on, one attempt per pass, where ``live & (x < 0)``,
+    until every such lane accepts; each keeps its first accepted attempt (the module's streams).
+    """
+
+    def body(s):
+        r, x = s
+        k = _binomial._btrs_try(*_binomial._uniforms(key, c, j, r, dtype), n, q)
+        return r + 1, jnp.where(live & (x < 0.0), k, x)
+
+    init = (jnp.uint32(_FIRST_ATTEMPTS), x)
+    return jax.lax.while_loop(lambda s: jnp.any(live & (s[1] < 0.0)), body, init)[1]
+
+
 def _paged(mask, lanes, draw, x):
     """``x`` with ``draw(*lanes)`` at the lanes where ``mask`` holds: those lanes compacted into pages."""
     L = mask.shape[0]
     page = _page_size(L)
-    slots = -(-L // page) * page
-    rank = _prefix_count(mask.astype(jnp.float32)).astype(jnp.int32)
-    order = (
-        jnp.full((slots,), L, jnp.int32)
-        .at[jnp.where(mask, rank - 1, slots)]
-        .set(jnp.arange(L, dtype=jnp.int32), mode="drop")
-    )
-    pages = (rank[-1] + page - 1) // page
+    order, count = _compact(mask, -(-L // page) * page)
 
     def body(i, x):
         idx = jax.lax.dynamic_slice_in_dim(order, i * page, page)
@@ -201,38 +220,21 @@ def _paged(mask, lanes, draw, x):
         sub = _binomial._materialize(tuple(a[safe] for a in lanes), i < 0)
         return x.at[idx].set(draw(*sub), mode="drop")
 
-    return jax.lax.fori_loop(0, pages, body, x)
+    return jax.lax.fori_loop(0, (count + page - 1) // page, body, x)
 
 
 def _settle(key, c, j, m, q, big, x, dtype):
     """Finish the BTRS lanes the pages left at -1, from attempt ``_FIRST_ATTEMPTS`` on: the first
-    ``_RETRY`` of them compacted and retried until all accept, again while any is left. Each lane
-    keeps its first accepted attempt (the module's streams).
+    ``_RETRY`` of them compacted and retried until all accept, again while any is left.
     """
     L = x.shape[0]
-    size = min(L, _RETRY)
-
-    def attempts(lanes, x, live):
-        def body(s):
-            r, x = s
-            k = _binomial._btrs_try(*_binomial._uniforms(key, *lanes[:2], r, dtype), *lanes[2:])
-            return r + 1, jnp.where(live & (x < 0.0), k, x)
-
-        init = (jnp.uint32(_FIRST_ATTEMPTS), x)
-        return jax.lax.while_loop(lambda s: jnp.any(live & (s[1] < 0.0)), body, init)[1]
 
     def serve(x):
-        pending = big & (x < 0.0)
-        rank = _prefix_count(pending.astype(jnp.float32)).astype(jnp.int32)
-        idx = (
-            jnp.full((size,), L, jnp.int32)
-            .at[jnp.where(pending, rank - 1, size)]
-            .set(jnp.arange(L, dtype=jnp.int32), mode="drop")
-        )
+        idx, count = _compact(big & (x < 0.0), min(L, _RETRY))
         ok = idx < L
         safe = jnp.minimum(idx, L - 1)
-        sub = _binomial._materialize((c[safe], j[safe], m[safe], q[safe]), rank[-1] < 0)
-        return x.at[idx].set(attempts(sub, jnp.where(ok, -1.0, 0.0), ok), mode="drop")
+        sub = _binomial._materialize((c[safe], j[safe], m[safe], q[safe]), count < 0)
+        return x.at[idx].set(_btrs_until_accepted(key, *sub, jnp.where(ok, -1.0, 0.0), ok, dtype), mode="drop")
 
     return jax.lax.while_loop(lambda x: jnp.any(big & (x < 0.0)), serve, x)
 
@@ -265,14 +267,7 @@ def _finish(key, c, j, n, p, x, dtype):
     open_ = x < 0.0
     nb, qb = jnp.where(small, 1e4, n), jnp.where(small, 0.5, q)
     live = open_ & ~small
-
-    def body(s):
-        r, y = s
-        k = _binomial._btrs_try(*_binomial._uniforms(key, c, j, r, dtype), nb, qb)
-        return r + 1, jnp.where(live & (y < 0.0), k, y)
-
-    init = (jnp.uint32(_FIRST_ATTEMPTS), jnp.where(live, -1.0, 0.0))
-    y = jax.lax.while_loop(lambda s: jnp.any(live & (s[1] < 0.0)), body, init)[1]
+    y = _btrs_until_accepted(key, c, j, nb, qb, jnp.where(live, -1.0, 0.0), live, dtype)
     tail = open_ & small
 
     def invert():
