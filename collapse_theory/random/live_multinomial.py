@@ -15,7 +15,7 @@ how many rounds its retries took (tested with tiny pages and buffers).
 Work (measured on 2 cores). A page pays a first pass over its lanes (``_FIRST_ATTEMPTS`` BTRS
 attempts, or the unrolled inversion); the lanes it leaves open (``<= 0.3**3`` of the BTRS lanes)
 are retried together once all pages of the depth are done (:func:`_settle`): retried page by page,
-they cost 3-8x the first pass. A chain of cheap elementwise work read by several fusions is copied
+they cost 2-10x the first pass (by page size and n q). A chain of cheap elementwise work read by several fusions is copied
 into each, so the passes leave through a loop, a cond, or
 :func:`collapse_theory.random.xla.materialize`.
 
